@@ -1,0 +1,61 @@
+"""mcp_sync: a synchronous, thread-based client for the Model Context Protocol.
+
+>>> from mcp_sync import Client
+>>> with Client("http://127.0.0.1:8000/mcp") as client:      # doctest: +SKIP
+...     print(client.call_tool("echo", {"message": "Hello, MCP!"}).text)
+"""
+import logging
+
+__version__ = "0.1.0"
+
+from .client import Client  # noqa: E402
+from .errors import (  # noqa: E402
+    AuthError,
+    ClientClosedError,
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    HTTPStatusError,
+    MCPError,
+    MCPTimeoutError,
+    ProtocolError,
+    RequestTimeout,
+    RPCError,
+    ToolError,
+    TransportError,
+    UnsupportedProtocolVersion,
+)
+from .events import Event, LogEvent, NotificationEvent, ProgressEvent, ResultEvent  # noqa: E402
+from .timeouts import Timeout  # noqa: E402
+from .types import CallToolResult, Implementation, ServerCapabilities, Tool  # noqa: E402
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "__version__",
+    "Client",
+    "Timeout",
+    "Tool",
+    "CallToolResult",
+    "Implementation",
+    "ServerCapabilities",
+    "Event",
+    "ProgressEvent",
+    "LogEvent",
+    "NotificationEvent",
+    "ResultEvent",
+    "MCPError",
+    "TransportError",
+    "ConnectError",
+    "ConnectionClosed",
+    "HTTPStatusError",
+    "MCPTimeoutError",
+    "ConnectTimeout",
+    "RequestTimeout",
+    "ProtocolError",
+    "UnsupportedProtocolVersion",
+    "RPCError",
+    "ToolError",
+    "AuthError",
+    "ClientClosedError",
+]

@@ -1,0 +1,267 @@
+"""The public :class:`Client`: typed helpers over the engine, and the connection's lifecycle."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+
+import requests
+
+from ._engine import Engine
+from .errors import ProtocolError
+from .events import Event, ResultEvent, event_from_message
+from .timeouts import Timeout, TimeoutLike
+from .transports._http import DEFAULT_MAX_MESSAGE_SIZE, AuthLike
+from .transports.base import Transport
+from .types import CallToolResult, Implementation, ServerCapabilities, Tool
+
+log = logging.getLogger("mcp_sync.client")
+
+ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
+Target = Union[str, Transport]
+
+#: Pages a ``list_*`` call follows at most, so a server that loops its cursors cannot hang us.
+MAX_PAGES = 10_000
+
+
+class Client:
+    """A synchronous MCP client. One ``Client`` is safe to share between threads.
+
+    :param target: the server: an ``http(s)://`` URL, or a :class:`~mcp_sync.transports.Transport`.
+    :param headers: extra HTTP headers sent with every request.
+    :param auth: a bearer-token string or any ``requests.auth.AuthBase``; sent on every HTTP
+        request, never to another origin.
+    :param timeout: seconds a request may take (default 60), or a :class:`~mcp_sync.Timeout`.
+    :param session: your ``requests.Session`` (its proxies, certificates, adapters and retries stay
+        in force). mcp_sync never closes a session it did not create.
+    :param protocol: ``"auto"`` (default: the newest era the server speaks), ``"modern"``,
+        ``"legacy"``, or one exact version such as ``"2025-06-18"``.
+    :param client_info: the ``clientInfo`` sent to the server (``name``, ``version``, ...).
+    :param max_message_size: the largest JSON-RPC message accepted, in bytes (default 64 MiB).
+
+    >>> with Client("http://127.0.0.1:8000/mcp") as client:           # doctest: +SKIP
+    ...     print(client.call_tool("echo", {"message": "hi"}).text)
+    hi
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        headers: Optional[Dict[str, str]] = None,
+        auth: AuthLike = None,
+        timeout: TimeoutLike = 60.0,
+        session: Optional[requests.Session] = None,
+        protocol: str = "auto",
+        client_info: Optional[Dict[str, Any]] = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        probe_timeout: float = 5.0,
+    ) -> None:
+        self._timeout = Timeout.coerce(timeout)
+        _check_protocol(protocol)
+        self._transport = self._make_transport(target, headers=headers, auth=auth, session=session,
+                                               max_message_size=max_message_size)
+        info = {"name": "mcp-sync", "version": _version()}
+        info.update(client_info or {})
+        self._engine = Engine(self._transport, timeout=self._timeout, protocol=protocol, client_info=info,
+                              probe_timeout=probe_timeout)
+        self._target = target
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _make_transport(target: Target, **options: Any) -> Transport:
+        if isinstance(target, Transport):
+            return target
+        if isinstance(target, str):
+            if not target.lower().startswith(("http://", "https://")):
+                raise ValueError(f"target must be an http(s):// URL, got {target!r}")
+            from .transports.streamable_http import StreamableHTTPTransport
+
+            return StreamableHTTPTransport(target, **options)
+        raise TypeError(f"target must be a URL or a Transport, got {type(target).__name__}")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def connect(self) -> "Client":
+        """Connect and negotiate now (otherwise the first call does). Returns the client."""
+        self._engine.connect()
+        return self
+
+    def close(self) -> None:
+        """Cancel what is in flight, end the session and release every thread, socket and process.
+        Safe to call more than once, and from any thread."""
+        self._engine.close()
+
+    def __enter__(self) -> "Client":
+        return self.connect()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._engine.closed else (self.protocol_version or "not connected")
+        return f"<mcp_sync.Client {self._transport.describe()} {state}>"
+
+    # ------------------------------------------------------------------ what the server said
+
+    @property
+    def server_info(self) -> Implementation:
+        """The server's name, version and other self-description."""
+        self._engine.connect()
+        return Implementation.model_validate(self._engine.state.server_info)
+
+    @property
+    def server_capabilities(self) -> ServerCapabilities:
+        self._engine.connect()
+        return ServerCapabilities.model_validate(self._engine.state.capabilities)
+
+    @property
+    def protocol_version(self) -> Optional[str]:
+        """The protocol version in use, e.g. ``"2026-07-28"`` or ``"2025-11-25"`` (None before connecting)."""
+        return self._engine.state.protocol_version if self._engine.state.era else None
+
+    @property
+    def era(self) -> Optional[str]:
+        """``"modern"`` (2026-07-28 and later) or ``"legacy"`` (the ``initialize`` handshake)."""
+        return self._engine.state.era
+
+    @property
+    def instructions(self) -> Optional[str]:
+        self._engine.connect()
+        return self._engine.state.instructions
+
+    @property
+    def transport(self) -> str:
+        """The transport in use: ``"streamable-http"``, ``"sse"`` or ``"stdio"``."""
+        return self._transport.name
+
+    # ------------------------------------------------------------------ raw JSON-RPC
+
+    def call(self, method: str, params: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None) -> Dict[str, Any]:
+        """Send a JSON-RPC request and block until its result (a dict).
+
+        :raises RPCError: the server answered with an error.
+        :raises RequestTimeout: no answer within ``timeout``; the request was cancelled.
+        :raises TransportError: the connection failed; the message names the cause.
+        """
+        return self._engine.request(method, params, timeout=self._call_timeout(timeout))
+
+    def stream(self, method: str, params: Optional[Dict[str, Any]] = None,
+               timeout: TimeoutLike = None) -> Iterator[Event]:
+        """Send a request and yield every related message as a typed event as soon as it arrives:
+        :class:`~mcp_sync.ProgressEvent`, :class:`~mcp_sync.LogEvent`,
+        :class:`~mcp_sync.NotificationEvent`, and last a :class:`~mcp_sync.ResultEvent`.
+
+        Closing the generator early (``break``, ``.close()``) cancels the request.
+        """
+        exchange = self._engine.exchange(method, params, timeout=self._call_timeout(timeout), want_progress=True)
+        try:
+            for message in exchange:
+                if "method" in message:
+                    yield event_from_message(message)
+                    continue
+                result = self._engine.result_of(message, method)
+                value = CallToolResult.model_validate(result) if method == "tools/call" else None
+                yield ResultEvent(message, result, value)
+        finally:
+            exchange.close()
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        """Send a JSON-RPC notification (no answer)."""
+        self._engine.notify(method, params)
+
+    def on_notification(self, method: Optional[str], handler: Callable[[Dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``handler(message)`` for every notification of ``method`` (``None``: all of them),
+        in arrival order, on a background thread. Returns a function that unregisters it."""
+        return self._engine.add_handler(method, handler)
+
+    def ping(self, timeout: TimeoutLike = None) -> None:
+        """Check the server answers. Modern servers have no ``ping``; ``server/discover`` is used."""
+        method = "server/discover" if self.era == "modern" else "ping"
+        self.call(method, timeout=timeout)
+
+    # ------------------------------------------------------------------ tools
+
+    def list_tools(self, cursor: Optional[str] = None, *, all_pages: bool = True) -> List[Tool]:
+        """Every tool the server offers, following every ``nextCursor`` page.
+
+        Pass ``all_pages=False`` (and ``cursor=``) to fetch one page; the next cursor is then
+        available as ``client.last_cursor``.
+        """
+        return [Tool.model_validate(t) for t in self._list("tools/list", "tools", cursor, all_pages)]
+
+    def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None,
+                  progress: Optional[ProgressCallback] = None) -> CallToolResult:
+        """Call a tool and block until its result.
+
+        A tool that fails returns a result with ``is_error`` set (call ``.raise_for_error()`` to
+        raise :class:`~mcp_sync.ToolError`); an unknown tool or bad request raises :class:`RPCError`.
+
+        :param progress: ``progress(progress, total, message)``, called in this thread as each
+            progress notification arrives.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError("the tool name must be a non-empty string")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"arguments must be a dict, got {type(arguments).__name__}")
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = arguments
+        on_message = None
+        if progress is not None:
+            def on_message(message: Dict[str, Any]) -> None:
+                if message.get("method") == "notifications/progress":
+                    p = message.get("params") or {}
+                    progress(p.get("progress"), p.get("total"), p.get("message"))
+
+        result = self._engine.request("tools/call", params, timeout=self._call_timeout(timeout), progress=on_message)
+        return _validate(CallToolResult, result, "tools/call")
+
+    # ------------------------------------------------------------------ helpers
+
+    last_cursor: Optional[str] = None
+
+    def _list(self, method: str, key: str, cursor: Optional[str], all_pages: bool) -> List[Dict[str, Any]]:
+        items: List[Dict[str, Any]] = []
+        seen = set()
+        for _ in range(MAX_PAGES):
+            params = {"cursor": cursor} if cursor is not None else None
+            result = self._engine.request(method, params)
+            page = result.get(key, [])
+            if not isinstance(page, list):
+                raise ProtocolError(f"{method}: {key!r} is not a list", method=method)
+            items.extend(item for item in page if isinstance(item, dict))
+            cursor = result.get("nextCursor")
+            self.last_cursor = cursor if isinstance(cursor, str) else None
+            if not all_pages or not isinstance(cursor, str):
+                return items
+            if cursor in seen:
+                raise ProtocolError(f"{method}: the server repeated cursor {cursor!r}", method=method)
+            seen.add(cursor)
+        raise ProtocolError(f"{method}: more than {MAX_PAGES} pages", method=method)
+
+    def _call_timeout(self, timeout: TimeoutLike) -> Timeout:
+        return Timeout.coerce(timeout, self._timeout) if timeout is not None else self._timeout
+
+
+def _validate(model: Any, result: Dict[str, Any], method: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(result)
+    except (ValidationError, ValueError) as exc:
+        raise ProtocolError(f"{method}: the result does not have the expected shape: {exc}", method=method) from exc
+
+
+def _check_protocol(protocol: str) -> None:
+    from ._protocol import SUPPORTED_VERSIONS
+
+    if protocol not in ("auto", "modern", "legacy") and protocol not in SUPPORTED_VERSIONS:
+        raise ValueError(f"protocol must be 'auto', 'modern', 'legacy' or one of {list(SUPPORTED_VERSIONS)}, "
+                         f"got {protocol!r}")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

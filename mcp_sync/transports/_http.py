@@ -1,0 +1,178 @@
+"""What the HTTP transports share: auth, error mapping, JSON decoding, stream shutdown."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, Optional, Union
+
+import requests
+from requests.auth import AuthBase
+
+from ..errors import (
+    AuthError,
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    HTTPStatusError,
+    MCPError,
+    ProtocolError,
+    RequestTimeout,
+    RPCError,
+)
+
+log = logging.getLogger("mcp_sync.http")
+
+#: Largest JSON message accepted by default. Real tool results reach many MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+AuthLike = Union[None, str, AuthBase]
+
+
+class BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>``. The token never appears in a repr or a log."""
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n"):
+            raise ValueError("a bearer token must be a non-empty single-line string")
+        self._token = token.strip()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<redacted>)"
+
+
+def make_auth(auth: AuthLike) -> Optional[AuthBase]:
+    if auth is None or isinstance(auth, AuthBase):
+        return auth
+    if isinstance(auth, str):
+        return BearerAuth(auth)
+    if callable(auth):
+        return auth  # requests accepts any callable(PreparedRequest) -> PreparedRequest
+    raise TypeError(f"auth must be a bearer-token string or a requests.auth.AuthBase, got {type(auth).__name__}")
+
+
+def map_request_error(exc: requests.RequestException, url: str, method: Optional[str]) -> MCPError:
+    """Translate a ``requests`` failure into ours, keeping the cause's text."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ConnectTimeout(f"connecting to {url} timed out", method=method)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return RequestTimeout(f"{url} sent nothing within the read timeout", method=method)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = _innermost(exc)
+        if _is_connect_failure(exc):
+            return ConnectError(f"could not connect to {url}: {reason}", method=method)
+        return ConnectionClosed(f"the connection to {url} was lost: {reason}", method=method)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return ConnectError(f"invalid URL {url!r}: {exc}", method=method)
+    return ConnectionClosed(f"HTTP request to {url} failed: {_innermost(exc)}", method=method)
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    seen = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if name in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError"):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException) and id(reason) not in seen:
+            current = reason
+            continue
+        args = getattr(current, "args", ())
+        nxt = next((a for a in args if isinstance(a, BaseException)), None)
+        current = nxt or current.__cause__ or current.__context__
+    return False
+
+
+def _innermost(exc: BaseException) -> str:
+    text = str(exc)
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, BaseException):
+        text = str(reason)
+    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; keep what explains.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text.strip("()'\" ") or type(exc).__name__
+
+
+def decode_json(data: Union[bytes, str], where: str, method: Optional[str] = None) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
+        raise ProtocolError(f"{where} is not valid JSON ({exc}): {snippet!r}", method=method) from exc
+
+
+def read_body(response: requests.Response, limit: int, method: Optional[str]) -> bytes:
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        response.close()
+        raise ProtocolError(f"{method}: the {length}-byte response exceeds the {limit}-byte message limit",
+                            method=method)
+    try:
+        data = response.content
+    except requests.RequestException as exc:
+        raise map_request_error(exc, response.url, method) from exc
+    if len(data) > limit:
+        raise ProtocolError(f"{method}: the response exceeds the {limit}-byte message limit", method=method)
+    return data
+
+
+def content_type(response: requests.Response) -> str:
+    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def status_error(response: requests.Response, method: Optional[str]) -> MCPError:
+    """The error for a non-2xx answer: a JSON-RPC error body becomes an :class:`RPCError` (with
+    ``http_status``); 401/403 an :class:`AuthError`; anything else an :class:`HTTPStatusError`."""
+    status = response.status_code
+    try:
+        body = response.content[:65536]
+    except requests.RequestException:
+        body = b""
+    text = body[:4096].decode("utf-8", "replace")
+    err: MCPError
+    if status in (401, 403):
+        challenge = response.headers.get("www-authenticate", "")
+        err = AuthError(f"{method or 'request'}: HTTP {status} from {response.url}"
+                        f"{': ' + challenge if challenge else ''}", status_code=status, method=method)
+        err.www_authenticate = challenge  # type: ignore[attr-defined]
+        return err
+    if content_type(response) == "application/json" and body:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            err = RPCError.from_error(payload["error"], method=method)
+            err.http_status = status  # type: ignore[attr-defined]
+            return err
+    reason = response.reason or ""
+    return HTTPStatusError(f"{method or 'request'}: HTTP {status} {reason} from {response.url}"
+                           f"{': ' + text[:200] if text else ''}", status_code=status, body=text,
+                           url=response.url, headers=dict(response.headers), method=method)
+
+
+def shutdown(response: Optional[requests.Response]) -> None:
+    """Wake a thread blocked reading ``response`` and release its connection."""
+    if response is None:
+        return
+    raw = getattr(response, "raw", None)
+    try:
+        if raw is not None and hasattr(raw, "shutdown"):
+            raw.shutdown()  # urllib3 >= 2.3: SHUT_RD wakes a blocked recv in another thread
+    except Exception:  # already released or closed
+        pass
+    try:
+        response.close()
+    except Exception:
+        pass
+
+
+def compact(message: Dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,260 @@
+"""Pydantic models for what servers send back.
+
+Attributes are snake_case; the wire's camelCase names are aliases, so ``model.model_dump(by_alias=True)``
+gives the wire form again. Unknown fields are kept (``model_extra``), so nothing a newer server
+sends is lost. ``_meta`` is available as ``.meta``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Dict, List, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "MCPModel",
+    "Annotations",
+    "Icon",
+    "Implementation",
+    "ToolAnnotations",
+    "Tool",
+    "TextContent",
+    "ImageContent",
+    "AudioContent",
+    "ResourceLink",
+    "TextResourceContents",
+    "BlobResourceContents",
+    "EmbeddedResource",
+    "ContentBlock",
+    "CallToolResult",
+    "ListToolsResult",
+    "ServerCapabilities",
+    "parse_content_block",
+]
+
+
+class MCPModel(BaseModel):
+    """Base of every wire model: camelCase aliases, unknown fields kept, ``_meta`` as ``meta``."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        arbitrary_types_allowed=True,
+    )
+
+    meta: Optional[Dict[str, Any]] = Field(default=None, alias="_meta")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The wire (camelCase) form, without unset fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class Annotations(MCPModel):
+    audience: Optional[List[str]] = None
+    priority: Optional[float] = None
+    last_modified: Optional[str] = None
+
+
+class Icon(MCPModel):
+    src: str
+    mime_type: Optional[str] = None
+    sizes: Optional[List[str]] = None
+    theme: Optional[str] = None
+
+
+class Implementation(MCPModel):
+    """``serverInfo`` / ``clientInfo``."""
+
+    name: str = ""
+    version: str = ""
+    title: Optional[str] = None
+    description: Optional[str] = None
+    website_url: Optional[str] = None
+    icons: Optional[List[Icon]] = None
+
+
+class ToolAnnotations(MCPModel):
+    title: Optional[str] = None
+    read_only_hint: Optional[bool] = None
+    destructive_hint: Optional[bool] = None
+    idempotent_hint: Optional[bool] = None
+    open_world_hint: Optional[bool] = None
+
+
+class Tool(MCPModel):
+    """A tool from ``tools/list``."""
+
+    name: str
+    title: Optional[str] = None
+    description: Optional[str] = None
+    input_schema: Dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    output_schema: Optional[Any] = None
+    annotations: Optional[ToolAnnotations] = None
+    icons: Optional[List[Icon]] = None
+    execution: Optional[Dict[str, Any]] = None
+
+    @property
+    def display_name(self) -> str:
+        """``title``, else ``annotations.title``, else ``name`` (the spec's precedence)."""
+        return self.title or (self.annotations.title if self.annotations and self.annotations.title else None) or self.name
+
+    def __repr__(self) -> str:
+        params = ", ".join((self.input_schema or {}).get("properties", {}) or {})
+        return f"<Tool {self.name}({params})>"
+
+
+class TextContent(MCPModel):
+    type: Literal["text"] = "text"
+    text: str
+    annotations: Optional[Annotations] = None
+
+
+class ImageContent(MCPModel):
+    type: Literal["image"] = "image"
+    data: str
+    mime_type: str = ""
+    annotations: Optional[Annotations] = None
+
+    def decode(self) -> bytes:
+        """The image bytes (``data`` is base64)."""
+        return base64.b64decode(self.data)
+
+
+class AudioContent(MCPModel):
+    type: Literal["audio"] = "audio"
+    data: str
+    mime_type: str = ""
+    annotations: Optional[Annotations] = None
+
+    def decode(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
+class ResourceLink(MCPModel):
+    type: Literal["resource_link"] = "resource_link"
+    uri: str
+    name: str = ""
+    title: Optional[str] = None
+    description: Optional[str] = None
+    mime_type: Optional[str] = None
+    size: Optional[int] = None
+    icons: Optional[List[Icon]] = None
+    annotations: Optional[Annotations] = None
+
+
+class TextResourceContents(MCPModel):
+    uri: str
+    mime_type: Optional[str] = None
+    text: str
+
+
+class BlobResourceContents(MCPModel):
+    uri: str
+    mime_type: Optional[str] = None
+    blob: str
+
+    def decode(self) -> bytes:
+        """The resource bytes (``blob`` is base64)."""
+        return base64.b64decode(self.blob)
+
+
+class EmbeddedResource(MCPModel):
+    type: Literal["resource"] = "resource"
+    resource: Union[TextResourceContents, BlobResourceContents]
+    annotations: Optional[Annotations] = None
+
+
+class UnknownContent(MCPModel):
+    """A content block of a type this version of mcp_sync does not know; every field is kept."""
+
+    type: str
+
+
+ContentBlock = Union[TextContent, ImageContent, AudioContent, ResourceLink, EmbeddedResource, UnknownContent]
+
+_CONTENT_TYPES: Dict[str, Any] = {
+    "text": TextContent,
+    "image": ImageContent,
+    "audio": AudioContent,
+    "resource_link": ResourceLink,
+    "resource": EmbeddedResource,
+}
+
+
+def parse_content_block(block: Any) -> ContentBlock:
+    """Parse one wire content block into its model (``UnknownContent`` for unknown types)."""
+    if not isinstance(block, dict):
+        raise ValueError(f"a content block must be an object, got {type(block).__name__}")
+    model = _CONTENT_TYPES.get(block.get("type"), UnknownContent)
+    return model.model_validate(block)
+
+
+class CallToolResult(MCPModel):
+    """The result of ``tools/call``.
+
+    ``result.text`` joins the text blocks; ``result.structured`` is ``structuredContent`` (any
+    JSON value, or ``None``); ``result.is_error`` tells a tool error. A tool error is an answer,
+    not an exception: call :meth:`raise_for_error` to turn it into :class:`~mcp_sync.ToolError`.
+    """
+
+    content: List[ContentBlock] = Field(default_factory=list)
+    structured_content: Any = None
+    is_error: bool = False
+
+    def __init__(self, **data: Any) -> None:
+        content = data.get("content")
+        if isinstance(content, list):
+            data["content"] = [parse_content_block(b) if isinstance(b, dict) else b for b in content]
+        super().__init__(**data)
+
+    @property
+    def text(self) -> str:
+        """Every text block's text, joined by newlines."""
+        return "\n".join(b.text for b in self.content if isinstance(b, TextContent))
+
+    @property
+    def structured(self) -> Any:
+        """``structuredContent`` (any JSON value), or ``None`` when the tool sent none."""
+        return self.structured_content
+
+    def raise_for_error(self) -> "CallToolResult":
+        """Raise :class:`~mcp_sync.ToolError` when ``is_error``; return ``self`` otherwise."""
+        if self.is_error:
+            from .errors import ToolError
+
+            raise ToolError(self.text or "the tool reported an error", result=self)
+        return self
+
+    def __repr__(self) -> str:
+        flag = " is_error" if self.is_error else ""
+        text = self.text
+        if len(text) > 60:
+            text = text[:57] + "..."
+        extra = f" structured={json.dumps(self.structured_content)[:40]}" if self.structured_content is not None else ""
+        return f"<CallToolResult{flag} {len(self.content)} block(s) text={text!r}{extra}>"
+
+
+class ListToolsResult(MCPModel):
+    tools: List[Tool] = Field(default_factory=list)
+    next_cursor: Optional[str] = None
+    ttl_ms: Optional[int] = None
+    cache_scope: Optional[str] = None
+
+
+class ServerCapabilities(MCPModel):
+    """What the server said it can do. Each attribute is the capability's object, or ``None``."""
+
+    tools: Optional[Dict[str, Any]] = None
+    resources: Optional[Dict[str, Any]] = None
+    prompts: Optional[Dict[str, Any]] = None
+    completions: Optional[Dict[str, Any]] = None
+    logging: Optional[Dict[str, Any]] = None
+    tasks: Optional[Dict[str, Any]] = None
+    experimental: Optional[Dict[str, Any]] = None
+    extensions: Optional[Dict[str, Any]] = None
