@@ -21,7 +21,9 @@ import sys
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-server = MCPServer("mcp-sync-example", version="1.0.0", instructions="An example server for mcp_sync.")
+server = MCPServer(
+    "mcp-sync-example", version="1.0.0", instructions="An example server for mcp_sync.", log_level="WARNING"
+)
 
 
 @server.tool()

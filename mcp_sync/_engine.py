@@ -114,6 +114,7 @@ class Engine:
         self._connect_lock = threading.RLock()
         self._connected = False
         self._closed = False
+        self._generation = 0
         self._pid = os.getpid()
         self._workers = WorkerPool("dispatch")
         # Notification handlers run one at a time, in arrival order, on their own thread.
@@ -255,6 +256,7 @@ class Engine:
         self.state.instructions = result.get("instructions")
         self.state.supported_versions = [agreed]
         self.transport.set_protocol_version(agreed)
+        self._generation += 1
         self.notify("notifications/initialized", _connecting=True)
         if self.log_level:
             try:
@@ -309,6 +311,7 @@ class Engine:
         pending = Pending(next(self._ids), method)
         message = {"jsonrpc": "2.0", "id": pending.id, "method": method,
                    "params": self._params(params, pending.id if want_progress else None)}
+        generation = self._generation
         started = time.monotonic()
         deadline = started + timeout.call
         hard_deadline = started + timeout.max_call if timeout.max_call else None
@@ -326,7 +329,7 @@ class Engine:
                     raise
                 log.info("the server ended the session (HTTP 404); initializing a new one and retrying %s", method)
                 finished = True  # nothing was delivered: there is nothing to cancel
-                self._reinitialize()
+                self._reinitialize(generation)
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
                                          _retry_on_expiry=False)
                 return
@@ -394,8 +397,10 @@ class Engine:
             out["_meta"] = meta
         return out
 
-    def _reinitialize(self) -> None:
+    def _reinitialize(self, generation: int) -> None:
         with self._connect_lock:
+            if generation != self._generation:
+                return  # another thread has already started a new session
             self.transport.reset()
             self.transport.open(self.timeout)
             self._initialize(self.state.protocol_version or LATEST_LEGACY)

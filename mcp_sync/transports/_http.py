@@ -176,3 +176,73 @@ def shutdown(response: Optional[requests.Response]) -> None:
 
 def compact(message: Dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class TrackingAdapter(requests.adapters.HTTPAdapter):
+    """An ``HTTPAdapter`` that remembers its live connections, so :meth:`shutdown_all` can wake a
+    thread blocked waiting for a reply (the only way to interrupt a blocking ``recv``).
+
+    Used for the session mcp_sync creates itself; a session you pass in keeps its own adapters.
+    The pool is sized for many threads sharing one client.
+    """
+
+    def __init__(self, pool_maxsize: int = 64) -> None:
+        import weakref
+
+        self._live: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+        live = self._live
+
+        class Conn(HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                live.add(self)
+
+        class SConn(HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                live.add(self)
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = Conn
+
+        class SPool(HTTPSConnectionPool):
+            ConnectionCls = SConn
+
+        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SPool}
+
+    def __getstate__(self) -> Dict[str, Any]:  # requests pickles adapters; a WeakSet cannot be
+        state = super().__getstate__()
+        state.pop("_live", None)
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        import weakref
+
+        self._live = weakref.WeakSet()
+        super().__setstate__(state)
+
+    def shutdown_all(self) -> None:
+        import socket
+
+        for conn in list(self._live):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = TrackingAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -28,6 +28,7 @@ from ._http import (
     decode_json,
     make_auth,
     map_request_error,
+    new_session,
     read_body,
     shutdown,
     status_error,
@@ -71,7 +72,7 @@ class StreamableHTTPTransport(Transport):
     ) -> None:
         self.url = url
         self._own_session = session is None
-        self.http = session if session is not None else requests.Session()
+        self.http = session if session is not None else new_session()
         self.headers = dict(headers or {})
         self.auth = make_auth(auth)
         self.max_message_size = max_message_size
@@ -123,6 +124,11 @@ class StreamableHTTPTransport(Transport):
             self._streams.clear()
         for response in streams:
             shutdown(response)
+        if self._own_session:
+            # Wake callers blocked waiting for a reply's headers (their sockets are not streams yet).
+            for adapter in set(self.http.adapters.values()):
+                if hasattr(adapter, "shutdown_all"):
+                    adapter.shutdown_all()
         if delete and self.session_id:
             # End the legacy session (a 405 means the server does not allow it: fine).
             try:
@@ -170,6 +176,8 @@ class StreamableHTTPTransport(Transport):
             return self.http.post(self.url, data=compact(message), headers=self._headers(message), auth=self.auth,
                                   stream=True, timeout=(self.timeout.connect, read_timeout))
         except requests.RequestException as exc:
+            if self._closing.is_set():
+                raise ConnectionClosed("the client was closed", method=method) from exc
             raise map_request_error(exc, self.url, method) from exc
 
     def send_request(self, pending: "Pending", message: Dict[str, Any], timeout: Timeout, deadline: float) -> None:
