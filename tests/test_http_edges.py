@@ -1,0 +1,227 @@
+"""HTTP answers a real server will not give, via ``responses``: each must become a clear error of
+our own hierarchy, never a traceback from a dependency and never a hang."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+
+from mcp_sync import (
+    AuthError,
+    Client,
+    ConnectError,
+    HTTPStatusError,
+    ProtocolError,
+    RPCError,
+    UnsupportedProtocolVersion,
+)
+from mcp_sync.errors import InvalidParams, MethodNotFound
+
+URL = "http://mcp.test/mcp"
+
+DISCOVER = {
+    "supportedVersions": ["2026-07-28"],
+    "capabilities": {"tools": {}},
+    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "fake", "version": "9"}},
+    "resultType": "complete", "ttlMs": 0, "cacheScope": "private",
+}
+
+
+def rpc_reply(body: dict, result) -> tuple:
+    return 200, {"Content-Type": "application/json"}, json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": result})
+
+
+def modern_server(rsps, on_call):
+    """A fake modern server: discover answers, anything else goes to ``on_call(body)``."""
+
+    def handler(request):
+        body = json.loads(request.body)
+        if body["method"] == "server/discover":
+            return rpc_reply(body, DISCOVER)
+        return on_call(body, request)
+
+    rsps.add_callback(responses.POST, URL, callback=handler)
+
+
+@responses.activate
+def test_modern_request_carries_meta_and_headers():
+    seen = []
+
+    def on_call(body, request):
+        seen.append((body, request.headers))
+        return rpc_reply(body, {"content": [{"type": "text", "text": "ok"}]})
+
+    modern_server(responses, on_call)
+    with Client(URL, client_info={"name": "t", "version": "1"}) as client:
+        assert client.server_info.name == "fake"
+        assert client.call_tool("echo", {"message": "x"}).text == "ok"
+    body, headers = seen[0]
+    meta = body["params"]["_meta"]
+    assert meta["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
+    assert meta["io.modelcontextprotocol/clientCapabilities"] == {}
+    assert meta["io.modelcontextprotocol/clientInfo"] == {"name": "t", "version": "1"}
+    assert headers["MCP-Protocol-Version"] == "2026-07-28"
+    assert headers["Mcp-Method"] == "tools/call"
+    assert headers["Mcp-Name"] == "echo"
+    assert "Mcp-Session-Id" not in headers
+    assert "application/json" in headers["Accept"] and "text/event-stream" in headers["Accept"]
+
+
+@responses.activate
+def test_mcp_name_header_is_base64_encoded_when_not_plain_ascii():
+    seen = []
+
+    def on_call(body, request):
+        seen.append(request.headers["Mcp-Name"])
+        return rpc_reply(body, {"contents": []})
+
+    modern_server(responses, on_call)
+    with Client(URL) as client:
+        client.call("resources/read", {"uri": "file:///tmp/caf\u00e9.txt"})
+    assert seen == ["=?base64?ZmlsZTovLy90bXAvY2Fmw6kudHh0?="]
+
+
+@pytest.mark.parametrize(
+    "status, ctype, body, error, text",
+    [
+        (200, "text/html", "<html>hello</html>", ProtocolError, "text/html"),
+        (200, "application/json", "{not json", ProtocolError, "not valid JSON"),
+        (200, "application/json", "[1, 2", ProtocolError, "not valid JSON"),
+        (200, "application/json", json.dumps({"jsonrpc": "2.0", "id": 2, "result": 5}), ProtocolError, "not an object"),
+        (500, "text/html", "<h1>Internal Server Error</h1>", HTTPStatusError, "HTTP 500"),
+        (401, "text/plain", "no", AuthError, "HTTP 401"),
+        (400, "application/json", json.dumps({"jsonrpc": "2.0", "id": 2, "error": {"code": -32602, "message": "bad"}}),
+         InvalidParams, "bad"),
+        (404, "application/json", json.dumps({"jsonrpc": "2.0", "id": 2, "error": {"code": -32601, "message": "nope"}}),
+         MethodNotFound, "nope"),
+        (202, "", "", ProtocolError, "202"),
+    ],
+)
+@responses.activate
+def test_bad_answers_become_clear_errors(status, ctype, body, error, text):
+    def on_call(request_body, request):
+        return status, ({"Content-Type": ctype} if ctype else {}), body
+
+    modern_server(responses, on_call)
+    with Client(URL) as client:
+        with pytest.raises(error, match=text) as info:
+            client.call("tools/list")
+    if isinstance(info.value, HTTPStatusError):
+        assert info.value.status_code == status
+        assert "Internal Server Error" in info.value.body
+
+
+@responses.activate
+def test_sse_reply_with_invalid_json_is_a_protocol_error():
+    def on_call(body, request):
+        return 200, {"Content-Type": "text/event-stream"}, "event: message\ndata: {oops\n\n"
+
+    modern_server(responses, on_call)
+    with Client(URL) as client:
+        with pytest.raises(ProtocolError, match="not valid JSON"):
+            client.call("tools/list")
+
+
+@responses.activate
+def test_sse_reply_that_ends_without_a_response_names_the_cause():
+    def on_call(body, request):
+        note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": body["id"], "progress": 1}}
+        return 200, {"Content-Type": "text/event-stream"}, f"data: {json.dumps(note)}\n\n"
+
+    modern_server(responses, on_call)
+    with Client(URL) as client:
+        with pytest.raises(ConnectionError, match="ended before the response"):
+            client.call("tools/call", {"name": "x"})
+
+
+@responses.activate
+def test_unsupported_version_with_only_unknown_versions_is_reported():
+    def handler(request):
+        body = json.loads(request.body)
+        error = {"code": -32022, "message": "Unsupported protocol version",
+                 "data": {"supported": ["2099-01-01"], "requested": "2026-07-28"}}
+        return 400, {"Content-Type": "application/json"}, json.dumps({"jsonrpc": "2.0", "id": body["id"], "error": error})
+
+    responses.add_callback(responses.POST, URL, callback=handler)
+    with pytest.raises(UnsupportedProtocolVersion) as info:
+        Client(URL).connect()
+    assert info.value.supported == ["2099-01-01"]
+
+
+@responses.activate
+def test_legacy_fallback_and_session_expiry_retry():
+    """A legacy server: 400 to the modern probe, then initialize; a 404 later means the session
+    ended, so the client initializes again and retries the request once."""
+    sessions = iter(["s1", "s2"])
+    calls = []
+
+    def handler(request):
+        body = json.loads(request.body)
+        method = body.get("method")
+        if method == "server/discover":
+            return 400, {"Content-Type": "application/json"}, json.dumps(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Bad Request: Missing session ID"}})
+        if method == "initialize":
+            assert "Mcp-Session-Id" not in request.headers
+            result = {"protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "old", "version": "1"}}
+            status, headers, text = rpc_reply(body, result)
+            return status, {**headers, "Mcp-Session-Id": next(sessions)}, text
+        if method == "notifications/initialized":
+            return 202, {}, ""
+        calls.append((method, request.headers.get("Mcp-Session-Id"), request.headers.get("MCP-Protocol-Version")))
+        if request.headers.get("Mcp-Session-Id") == "s1":
+            return 404, {"Content-Type": "text/plain"}, "session gone"
+        return rpc_reply(body, {"tools": []})
+
+    responses.add_callback(responses.POST, URL, callback=handler)
+    responses.add(responses.GET, URL, status=405)
+    responses.add(responses.DELETE, URL, status=200)
+    with Client(URL) as client:
+        assert client.era == "legacy"
+        assert client.protocol_version == "2025-06-18"
+        assert client.list_tools() == []
+    assert calls == [("tools/list", "s1", "2025-06-18"), ("tools/list", "s2", "2025-06-18")]
+
+
+def test_connection_refused_raises_the_real_cause():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConnectError) as info:
+        Client(f"http://127.0.0.1:{port}/mcp", timeout=5).connect()
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "refused" in str(info.value).lower()
+    assert isinstance(info.value, ConnectionError)
+
+
+def test_bad_arguments_are_rejected_early():
+    with pytest.raises(ValueError):
+        Client("ftp://example.com/mcp")
+    with pytest.raises(ValueError):
+        Client("http://127.0.0.1:1/mcp", protocol="1999-01-01")
+    with pytest.raises(ValueError):
+        Client("http://127.0.0.1:1/mcp", timeout=-1)
+    with pytest.raises(TypeError):
+        Client("http://127.0.0.1:1/mcp", auth=42)
+
+
+@responses.activate
+def test_bearer_token_goes_in_the_authorization_header():
+    seen = []
+
+    def on_call(body, request):
+        return rpc_reply(body, {"tools": []})
+
+    def handler(request):
+        seen.append(request.headers.get("Authorization"))
+        body = json.loads(request.body)
+        return rpc_reply(body, DISCOVER) if body["method"] == "server/discover" else on_call(body, request)
+
+    responses.add_callback(responses.POST, URL, callback=handler)
+    with Client(URL, auth="s3cret", headers={"X-Extra": "1"}) as client:
+        client.list_tools()
+        assert "s3cret" not in repr(client)
+    assert seen == ["Bearer s3cret", "Bearer s3cret"]
