@@ -51,6 +51,15 @@ _LOG_LEVELS = {
     "error": logging.ERROR, "critical": logging.CRITICAL, "alert": logging.CRITICAL, "emergency": logging.CRITICAL,
 }
 
+#: Requests that only read, so re-sending one after its response stream broke repeats nothing.
+#: ``tools/call`` is never here: a tool may have side effects, so a lost call is reported, not re-run.
+IDEMPOTENT_METHODS = frozenset({
+    "ping", "server/discover", "tools/list", "prompts/list", "prompts/get", "resources/list",
+    "resources/templates/list", "resources/read",
+})
+#: Related notifications buffered per request for a consumer that is not reading them (backpressure).
+DEFAULT_MAX_BUFFERED = 10_000
+
 NotificationHandler = Callable[[Dict[str, Any]], None]
 RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
 
@@ -58,7 +67,7 @@ RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
 class Pending:
     """One request in flight. ``stream`` is the transport's handle for aborting it."""
 
-    __slots__ = ("id", "method", "queue", "stream", "done")
+    __slots__ = ("id", "method", "queue", "stream", "done", "overflowed")
 
     def __init__(self, request_id: int, method: str) -> None:
         self.id = request_id
@@ -66,6 +75,7 @@ class Pending:
         self.queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self.stream: Any = None
         self.done = False
+        self.overflowed = False
 
 
 class ServerState:
@@ -94,8 +104,10 @@ class Engine:
         capabilities: Optional[Callable[[str], Dict[str, Any]]] = None,
         request_handlers: Optional[Dict[str, RequestHandler]] = None,
         probe_timeout: float = 5.0,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         self.transport = transport
+        self.max_buffered = max_buffered
         self.timeout = timeout
         self.protocol = protocol
         self.client_info = client_info or {"name": "mcp-sync", "version": __version__}
@@ -141,12 +153,16 @@ class Engine:
                 log.info("transport %s was lost; reconnecting", self.transport.name)
                 self.transport.reset()
             self._connected = False
-            self.transport.open(self.timeout)
-            try:
-                self._negotiate()
-            except BaseException:
-                self.transport.close()
-                raise
+            while True:
+                self.transport.open(self.timeout)
+                try:
+                    self._negotiate()
+                    break
+                except BaseException as exc:
+                    if isinstance(exc, MCPError) and self.transport.fallback(exc):
+                        continue  # transport detection moved on to its next candidate
+                    self.transport.close()
+                    raise
             self._connected = True
 
     def close(self) -> None:
@@ -157,8 +173,13 @@ class Engine:
             self._closed = True
         self.fail_all(ConnectionClosed("the client was closed"))
         if os.getpid() == self._pid:
-            # In a forked child, the transport's sockets and processes belong to the parent.
             self.transport.close()
+        else:
+            # In a forked child, the transport's sockets and processes belong to the parent:
+            # forget them without closing them.
+            after_fork = getattr(self.transport, "after_fork", None)
+            if after_fork is not None:
+                after_fork()
         self._notify_queue.put(None)
         if self._notify_thread is not None and self._notify_thread is not threading.current_thread():
             self._notify_thread.join(2.0)
@@ -168,16 +189,39 @@ class Engine:
         if self._closed:
             raise ClientClosedError("the client is closed; create a new Client")
         if os.getpid() != self._pid:
+            self._after_fork()
+
+    def _after_fork(self) -> None:
+        """First use in a forked child (gunicorn ``--preload``, Celery prefork, multiprocessing).
+
+        The parent's sockets, processes and threads are not ours, and its locks may have been
+        held by threads that do not exist here. Start over with fresh ones, never touching the
+        parent's connections; a transport that cannot do that makes the client unusable here.
+        """
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._connect_lock = threading.RLock()
+        self._pending = {}
+        self._workers = WorkerPool("dispatch")
+        self._notify_queue = queue.SimpleQueue()
+        self._notify_thread = None
+        self._connected = False
+        after_fork = getattr(self.transport, "after_fork", None)
+        if after_fork is None:
+            self._closed = True
             raise ClientClosedError(
-                "this Client was created in another process (before os.fork()); its connections "
-                "belong to that process. Create a new Client in this process."
-            )
+                f"this Client was created in another process (before os.fork()) and its {self.transport.name} "
+                "transport cannot be reopened in a child. Create a new Client in this process.")
+        log.info("this Client was created before os.fork(); reconnecting in process %s", self._pid)
+        after_fork()
 
     # ------------------------------------------------------------------ negotiation
 
     def _negotiate(self) -> None:
         mode = self.protocol
-        if mode in ("auto", "modern") or mode in MODERN_VERSIONS:
+        # A transport that only legacy servers speak (HTTP+SSE) needs no server/discover probe.
+        probe = not (mode == "auto" and getattr(self.transport, "legacy_only", False))
+        if probe and (mode in ("auto", "modern") or mode in MODERN_VERSIONS):
             first = mode if mode in MODERN_VERSIONS else MODERN_VERSIONS[0]
             verdict = self._discover(first, allow_fallback=(mode == "auto"))
             if verdict == "modern":
@@ -222,6 +266,11 @@ class Engine:
                 return "legacy"
             raise
         supported = _versions(result)
+        if not supported and allow_fallback:
+            # A DiscoverResult always lists its versions; a legacy server that answers unknown
+            # methods with an empty result must not be mistaken for a modern one.
+            log.debug("server/discover returned no supportedVersions: treating the server as legacy")
+            return "legacy"
         if supported and version not in supported:
             mutual = [v for v in MODERN_VERSIONS if v in supported]
             if mutual:
@@ -297,6 +346,7 @@ class Engine:
         _connecting: bool = False,
         _cancellable: bool = True,
         _retry_on_expiry: bool = True,
+        _attempt: int = 0,
     ) -> Iterator[Dict[str, Any]]:
         """Send a request; yield each related notification as it arrives, then the response message.
 
@@ -333,9 +383,13 @@ class Engine:
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
                                          _retry_on_expiry=False)
                 return
-            except MCPError:
+            except MCPError as exc:
                 finished = True  # the server never took the request: nothing to cancel
-                raise
+                if not self._may_retry(method, exc, _attempt, _connecting):
+                    raise
+                yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
+                                         _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1)
+                return
             while True:
                 remaining = deadline - time.monotonic()
                 if hard_deadline is not None:
@@ -344,7 +398,12 @@ class Engine:
                     raise queue.Empty
                 item = pending.queue.get(timeout=remaining)
                 if isinstance(item, BaseException):
-                    finished = True  # the transport already lost this request
+                    # The transport already lost this request, unless we gave up on it ourselves.
+                    finished = not pending.overflowed
+                    if self._may_retry(method, item, _attempt, _connecting):
+                        yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
+                                                 _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1)
+                        return
                     err = copy.copy(item)
                     if isinstance(err, MCPError) and err.method is None:
                         err.method = method
@@ -373,6 +432,15 @@ class Engine:
             pending.done = True
             if not finished and _cancellable:
                 self._cancel(pending, reason)
+
+    def _may_retry(self, method: str, error: BaseException, attempt: int, connecting: bool) -> bool:
+        """Re-send a read whose response was lost in transit, once, with a new id (§2.1)."""
+        if attempt > 0 or connecting or self._closed or method not in IDEMPOTENT_METHODS:
+            return False
+        if not getattr(error, "retryable", False):
+            return False
+        log.warning("%s: %s; it only reads, so it is sent again", method, error)
+        return True
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None, *, _connecting: bool = False) -> None:
         if not _connecting:
@@ -425,12 +493,19 @@ class Engine:
     def deliver(self, message: Any, origin: Optional[Pending] = None) -> None:
         """Route one inbound message. Called from reader threads (and from callers for JSON replies).
 
-        ``origin`` is the request whose response stream carried the message, if any.
+        ``origin`` is the request whose response stream carried the message, if any. Never raises:
+        a frame that cannot be routed is logged and dropped, so a reader thread never dies of one.
         """
         if isinstance(message, list):  # 2025-03-26 batches
             for item in message:
                 self.deliver(item, origin)
             return
+        try:
+            self._route(message, origin)
+        except Exception:
+            log.exception("dropping a message that could not be routed: %.200r", message)
+
+    def _route(self, message: Any, origin: Optional[Pending]) -> None:
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             log.warning("dropping a frame that is not JSON-RPC 2.0: %.200r", message)
             return
@@ -443,7 +518,7 @@ class Engine:
             return
         if "id" in message and ("result" in message or "error" in message):
             with self._lock:
-                pending = self._pending.get(message["id"])
+                pending = self._pending.get(_key(message["id"]))
             if pending is not None:
                 pending.queue.put(message)
             elif message["id"] is None and origin is not None and "error" in message:
@@ -459,22 +534,42 @@ class Engine:
         target = origin
         if method == "notifications/progress":
             with self._lock:
-                target = self._pending.get(params.get("progressToken"), origin)
+                target = self._pending.get(_key(params.get("progressToken")), origin)
         elif method == "notifications/message":
             level = str(params.get("level", "info"))
             server_log.log(_LOG_LEVELS.get(level, logging.INFO), "%s%s", f"[{params['logger']}] " if params.get("logger") else "",
                            params.get("data"))
         elif method == "notifications/cancelled":
-            request_id = params.get("requestId")
+            request_id = _key(params.get("requestId"))
             with self._lock:
                 cancelled = self._pending.get(request_id)
             if cancelled is not None:
                 cancelled.queue.put(ConnectionClosed(f"the server cancelled the request: {params.get('reason') or 'no reason given'}"))
-        if target is not None and not target.done:
-            target.queue.put(message)
+        if target is not None and not target.done and not target.overflowed:
+            self._buffer(target, message, origin)
         if self._handlers:
             self._ensure_notify_thread()
             self._notify_queue.put(message)
+
+    def _buffer(self, target: Pending, message: Dict[str, Any], origin: Optional[Pending]) -> None:
+        """Queue a related notification, bounded by ``max_buffered`` unread messages.
+
+        A reader of the request's own stream waits for the consumer (the server then waits on
+        TCP); a reader shared by every request must not, so the slow request fails instead."""
+        if target.queue.qsize() < self.max_buffered:
+            target.queue.put(message)
+            return
+        if origin is target:
+            while target.queue.qsize() >= self.max_buffered and not target.done and not self._closed:
+                time.sleep(0.005)
+            if not target.done:
+                target.queue.put(message)
+            return
+        if not target.overflowed:
+            target.overflowed = True  # later notifications are dropped; the consumer gets this error next
+            target.queue.put(ProtocolError(
+                f"{target.method}: more than {self.max_buffered} notifications were waiting to be read; "
+                "the request was abandoned (read the stream faster or raise max_buffered)", method=target.method))
 
     def _on_server_request(self, message: Dict[str, Any]) -> None:
         if self.state.era == "modern":
@@ -559,6 +654,11 @@ def _versions(data: Any) -> List[str]:
         return []
     versions = data.get("supported", data.get("supportedVersions"))
     return [v for v in versions if isinstance(v, str)] if isinstance(versions, list) else []
+
+
+def _key(value: Any) -> Any:
+    """A JSON-RPC id usable as a dict key (ours are ints; anything unhashable matches nothing)."""
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
 def _dict(value: Any) -> Dict[str, Any]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import requests
 from requests.auth import AuthBase
@@ -62,22 +62,27 @@ def map_request_error(exc: requests.RequestException, url: str, method: Optional
         return RequestTimeout(f"{url} sent nothing within the read timeout", method=method)
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = _innermost(exc)
-        if _is_connect_failure(exc):
+        if _chain_has(exc, ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError")):
             return ConnectError(f"could not connect to {url}: {reason}", method=method)
-        return ConnectionClosed(f"the connection to {url} was lost: {reason}", method=method)
+        if _chain_has(exc, ("ReadTimeoutError",)):  # requests wraps a stream's read timeout so
+            return RequestTimeout(f"{url} sent nothing within the read timeout", method=method)
+        closed = ConnectionClosed(f"the connection to {url} was lost: {reason}", method=method)
+        closed.retryable = True  # type: ignore[attr-defined]  # lost in transit: a read may be re-sent
+        return closed
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
         return ConnectError(f"invalid URL {url!r}: {exc}", method=method)
     return ConnectionClosed(f"HTTP request to {url} failed: {_innermost(exc)}", method=method)
 
 
-def _is_connect_failure(exc: BaseException) -> bool:
+def _chain_has(exc: BaseException, names: Tuple[str, ...]) -> bool:
+    """Whether an exception of one of ``names`` is somewhere in ``exc``'s causes (urllib3 nests)."""
     seen = set()
     current: Optional[BaseException] = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         name = type(current).__name__
-        if name in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError"):
+        if name in names:
             return True
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException) and id(reason) not in seen:

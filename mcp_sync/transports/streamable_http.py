@@ -111,6 +111,25 @@ class StreamableHTTPTransport(Transport):
     def reset(self) -> None:
         self._stop(delete=False)
 
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's connections without touching them (shutting
+        down a socket shared with the parent would break its calls; a pooled keep-alive
+        connection used by both would interleave their bytes). The next call connects afresh,
+        with a new legacy session of the child's own."""
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._alive = False
+        self._streams = set()
+        self._readers = None
+        self._get_thread = None
+        self.session_id = None
+        self.protocol_version = None
+        if self._own_session:
+            self.http = new_session()  # the parent's is dropped; that closes only our copies of its fds
+        else:
+            for adapter in self.http.adapters.values():
+                adapter.close()  # empties your session's pools in this process only (close, no shutdown)
+
     def close(self) -> None:
         self._stop(delete=True)
         if self._own_session:
@@ -267,10 +286,18 @@ class StreamableHTTPTransport(Transport):
                 error = self._pump(response, pending, state)
                 if state.answered or pending.done or self._closing.is_set():
                     return
+                if isinstance(error, RequestTimeout):
+                    # A stream silent beyond Timeout.read is dead, not paused: close and report it.
+                    self.engine.fail(pending, RequestTimeout(
+                        f"{pending.method}: the response stream sent nothing for {self.timeout.read:g}s "
+                        "(Timeout.read); it was closed", method=pending.method))
+                    return
                 if state.last_id is None or attempts >= MAX_RECONNECTS or self.protocol_version is None:
                     cause = f": {error}" if error else ""
-                    self.engine.fail(pending, ConnectionClosed(
-                        f"{pending.method}: the response stream ended before the response{cause}", method=pending.method))
+                    lost = ConnectionClosed(
+                        f"{pending.method}: the response stream ended before the response{cause}", method=pending.method)
+                    lost.retryable = True  # type: ignore[attr-defined]
+                    self.engine.fail(pending, lost)
                     return
                 attempts = 0 if state.progressed else attempts + 1
                 state.progressed = False
@@ -308,7 +335,8 @@ class StreamableHTTPTransport(Transport):
             self._streams.add(response)
         return response
 
-    def _pump(self, response: requests.Response, pending: Optional["Pending"], state: "_StreamState") -> Optional[str]:
+    def _pump(self, response: requests.Response, pending: Optional["Pending"],
+              state: "_StreamState") -> Optional[BaseException]:
         """Read one HTTP response's events until it ends; return why it ended, if by error."""
         try:
             for event in iter_sse(response.iter_content(chunk_size=None), self.max_message_size):
@@ -340,13 +368,13 @@ class StreamableHTTPTransport(Transport):
                 self.engine.fail(pending, exc)
                 state.answered = True
                 return None
-            return str(exc)
+            return exc
         except (requests.RequestException, OSError, ValueError) as exc:
             if pending is not None and pending.done:
                 return None
-            return str(map_request_error(exc, self.url, None)) if isinstance(exc, requests.RequestException) else repr(exc)
+            return map_request_error(exc, self.url, None) if isinstance(exc, requests.RequestException) else exc
         except Exception as exc:  # urllib3 errors raised through iter_content
-            return repr(exc)
+            return exc
         return None
 
     def _run_get_stream(self) -> None:
