@@ -229,7 +229,7 @@ class Engine:
         legacy_version = mode if mode in LEGACY_VERSIONS else LATEST_LEGACY
         self._initialize(legacy_version)
 
-    def _discover(self, version: str, allow_fallback: bool) -> str:
+    def _discover(self, version: str, allow_fallback: bool, retried: bool = False) -> str:
         """``server/discover``; returns "modern", or "legacy" when the server is legacy (§2.5)."""
         self.state.era = "modern"
         self.state.protocol_version = version
@@ -242,8 +242,10 @@ class Engine:
             if err.code == -32022:
                 supported = _versions(err.data)
                 mutual = [v for v in MODERN_VERSIONS if v in supported]
-                if mutual and mutual[0] != version:
-                    return self._discover(mutual[0], allow_fallback)
+                if mutual and not retried:
+                    # Retry once with the version the server names, even the one just sent: a
+                    # server (or a proxy in front of it) may reject the first request of a client.
+                    return self._discover(mutual[0], allow_fallback, retried=True)
                 if allow_fallback and any(v in LEGACY_VERSIONS for v in supported):
                     return "legacy"
                 raise UnsupportedProtocolVersion(

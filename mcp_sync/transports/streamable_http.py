@@ -43,6 +43,8 @@ log = logging.getLogger("mcp_sync.http")
 ACCEPT_BOTH = "application/json, text/event-stream"
 #: Resumption: reconnect attempts in a row without receiving an event, and the backoff cap.
 MAX_RECONNECTS = 5
+#: How long connecting waits for the legacy GET stream to be established, at most.
+GET_READY_WAIT = 2.0
 BACKOFF_CAP = 30.0
 
 
@@ -105,8 +107,14 @@ class StreamableHTTPTransport(Transport):
 
     def on_initialized(self) -> None:
         if self.want_get_stream:
-            self._get_thread = threading.Thread(target=self._run_get_stream, name="mcp-sync-reader-get", daemon=True)
+            ready = threading.Event()
+            self._get_thread = threading.Thread(target=self._run_get_stream, args=(ready,),
+                                                name="mcp-sync-reader-get", daemon=True)
             self._get_thread.start()
+            # Wait (briefly) until the server has answered the GET, so that the stream is in
+            # place before our first request: otherwise a server may pick the late GET, not the
+            # request's own stream or its resumption, for messages it sends in the meantime.
+            ready.wait(min(self.timeout.connect, GET_READY_WAIT))
 
     def reset(self) -> None:
         self._stop(delete=False)
@@ -208,6 +216,9 @@ class StreamableHTTPTransport(Transport):
         try:
             response = self._post(message, read_timeout)
         except RequestTimeout as exc:
+            if read_timeout >= timeout.read:
+                raise RequestTimeout(f"{method}: the server sent nothing for {timeout.read:g}s (Timeout.read); "
+                                     "the request was cancelled", method=method) from exc
             raise RequestTimeout(f"{method}: no response within {timeout.call:g}s; the request was cancelled",
                                  method=method) from exc
         if method == "initialize":
@@ -377,8 +388,14 @@ class StreamableHTTPTransport(Transport):
             return exc
         return None
 
-    def _run_get_stream(self) -> None:
+    def _run_get_stream(self, ready: threading.Event) -> None:
         """The optional legacy GET stream for server-initiated messages (§2.2)."""
+        try:
+            self._get_stream_loop(ready)
+        finally:
+            ready.set()
+
+    def _get_stream_loop(self, ready: threading.Event) -> None:
         state = _StreamState()
         failures = 0
         while not self._closing.is_set():
@@ -404,6 +421,7 @@ class StreamableHTTPTransport(Transport):
                     response.close()
                     return
                 self._streams.add(response)
+            ready.set()
             try:
                 self._pump(response, None, state)
             finally:

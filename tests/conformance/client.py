@@ -1,0 +1,135 @@
+"""The client the official MCP conformance harness drives (see tests/test_conformance.py).
+
+The harness appends the mock server's URL as the last argument and names the scenario in
+``MCP_CONFORMANCE_SCENARIO``; credentials come in ``MCP_CONFORMANCE_CONTEXT`` (JSON) and the
+2026-era harness names the protocol version in ``MCP_CONFORMANCE_PROTOCOL_VERSION``.
+
+Only mcp_sync's public API is used: a scenario that needs a knob the library lacks gets it in the
+library, not here. Every scenario runs the same session: connect, then exercise each feature the
+server advertises (tools, resources, prompts), so each check the mock can make is earned. The
+few scenarios that want something else have a small entry in ``SCENARIOS``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any, Callable, Dict, Optional
+
+from mcp_sync import Client, MCPError
+
+log = logging.getLogger("conformance-client")
+
+CLIENT_INFO = {"name": "mcp-sync-conformance", "version": "1.0.0"}
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def sample_value(schema: Any) -> Any:
+    """A value that satisfies a (simple) JSON schema: its default, first enum member or a dummy."""
+    if not isinstance(schema, dict):
+        return None
+    if "default" in schema:
+        return schema["default"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind in ("number", "integer"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return []
+    if kind == "object":
+        return sample_arguments(schema)
+    return "test"
+
+
+def sample_arguments(schema: Any) -> Dict[str, Any]:
+    """Arguments for a tool: every required property, plus those with defaults."""
+    if not isinstance(schema, dict):
+        return {}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    return {name: sample_value(props.get(name)) for name in props if name in required}
+
+
+def accept_with_defaults(request: Any) -> Dict[str, Any]:
+    """An elicitation handler that accepts, filling every field from the schema's defaults."""
+    schema = getattr(request, "requested_schema", None) or {}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    content = {name: prop["default"] for name, prop in props.items() if isinstance(prop, dict) and "default" in prop}
+    return {"action": "accept", "content": content}
+
+
+# ---------------------------------------------------------------------- the session
+
+
+def exercise(client: Client) -> None:
+    """Use everything the server offers, once."""
+    client.connect()
+    caps = client.server_capabilities
+    if caps.tools is not None or True:
+        for tool in client.list_tools():
+            client.call_tool(tool.name, sample_arguments(tool.input_schema))
+    if caps.resources is not None and hasattr(client, "list_resources"):
+        for resource in client.list_resources():
+            client.read_resource(resource.uri)
+    if caps.prompts is not None and hasattr(client, "list_prompts"):
+        for prompt in client.list_prompts():
+            args = {a.name: "test" for a in (prompt.arguments or []) if a.required}
+            client.get_prompt(prompt.name, args)
+
+
+def json_schema_preservation(client: Client) -> None:
+    """Echo the focal tool's inputSchema back verbatim: the client must not alter it."""
+    tools = {tool.name: tool for tool in client.list_tools()}
+    focal = next(t for name, t in tools.items() if name != "json_schema_echo")
+    client.call_tool("json_schema_echo", {"schema": focal.input_schema})
+
+
+def list_only(client: Client) -> None:
+    client.list_tools()
+
+
+SCENARIOS: Dict[str, Callable[[Client], None]] = {
+    "json-schema-2020-12-preservation": json_schema_preservation,
+    "json-schema-ref-no-deref": list_only,
+}
+
+
+def make_client(url: str, scenario: str, context: Dict[str, Any], version: Optional[str]) -> Client:
+    options: Dict[str, Any] = {"client_info": CLIENT_INFO, "timeout": 20.0}
+    options["protocol"] = version or "auto"
+    return Client(url, **options)
+
+
+def main(argv: list) -> int:
+    logging.basicConfig(level=os.environ.get("MCP_CONFORMANCE_LOG", "DEBUG"), stream=sys.stderr,
+                        format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
+    if len(argv) < 2:
+        print("usage: client.py [args...] SERVER_URL", file=sys.stderr)
+        return 2
+    url = argv[-1]
+    scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
+    context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
+    version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") or None
+    log.info("scenario %r, url %s, protocol version %s", scenario, url, version)
+    run = SCENARIOS.get(scenario, exercise)
+    try:
+        with make_client(url, scenario, context, version) as client:
+            run(client)
+    except MCPError as exc:
+        log.error("scenario %s failed: %r", scenario, exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
