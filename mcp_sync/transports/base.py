@@ -26,6 +26,8 @@ class Transport(abc.ABC):
     name: str = ""
     #: True when closing a request's response stream cancels it (modern Streamable HTTP).
     cancel_by_abort: bool = False
+    #: True when only legacy (``initialize``) servers use this transport (HTTP+SSE).
+    legacy_only: bool = False
 
     engine: "Engine"
 
@@ -66,6 +68,11 @@ class Transport(abc.ABC):
 
     def is_legacy_verdict(self, error: BaseException) -> bool:
         """Whether a failed ``server/discover`` means "a legacy server" rather than a failure."""
+        return False
+
+    def fallback(self, error: BaseException) -> bool:
+        """Negotiation failed with ``error``. Return True after switching to another candidate
+        (URL or transport) worth trying; the engine then opens and negotiates again."""
         return False
 
     def reset(self) -> None:

@@ -1,0 +1,371 @@
+"""The stdio transport (spec digest §2.4): the server is our subprocess, one JSON message per line.
+
+A reader thread turns the child's stdout into messages for the engine; a second thread drains
+stderr (always a pipe, so this works where ``sys.stderr`` has no ``fileno()``, as in Jupyter) into
+the ``mcp_sync.stdio`` logger and a ring buffer of its last lines. When the process exits or
+closes stdout, every pending call fails at once with its exit code and those lines.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Mapping, Optional, Sequence
+
+from ..errors import ConnectError, ConnectionClosed, MCPError, ProtocolError, RequestTimeout, RPCError
+from ..timeouts import Timeout
+from ._http import DEFAULT_MAX_MESSAGE_SIZE, compact
+from .base import Transport
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._engine import Pending
+
+log = logging.getLogger("mcp_sync.stdio")
+
+#: Variables a server gets by default: enough to find programs and behave in the user's locale,
+#: without handing every secret in our environment to a third-party process.
+SAFE_ENV_VARS = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "TMPDIR", "TEMP", "TMP", "TZ",
+    # Windows needs these to start most programs at all.
+    "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "APPDATA", "LOCALAPPDATA",
+    "USERPROFILE", "HOMEDRIVE", "HOMEPATH", "PROGRAMFILES", "PROGRAMDATA",
+)
+#: Non-JSON stdout lines tolerated in a row (a startup banner printed by mistake) before the
+#: server is declared broken.
+MAX_NOISE_LINES = 20
+#: stderr lines kept for error messages.
+STDERR_LINES = 20
+#: Seconds between the shutdown steps: stdin closed → SIGTERM → SIGKILL.
+SHUTDOWN_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class StdioServer:
+    """How to start a stdio MCP server.
+
+    :param command: the program (found on ``PATH`` like a shell would).
+    :param args: its arguments.
+    :param env: variables to set for it, on top of a safe minimal environment (``PATH``, ``HOME``,
+        ``LANG``, ``LC_*``, ...). Our own environment is *not* passed unless ``inherit_env=True``.
+    :param cwd: its working directory.
+    :param inherit_env: pass our whole environment (``os.environ``) as the base instead.
+    :param restart: start the server again on the next call after it exits unexpectedly;
+        by default that call raises :class:`~mcp_sync.ConnectionClosed` naming the exit.
+
+    >>> Client(StdioServer("python", ["server.py"], env={"API_KEY": "..."}))    # doctest: +SKIP
+    """
+
+    command: str
+    args: Sequence[str] = ()
+    env: Optional[Mapping[str, str]] = None
+    cwd: Optional[str] = None
+    inherit_env: bool = False
+    restart: bool = False
+    argv: List[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.command, str) or not self.command:
+            raise ValueError("StdioServer: command must be a non-empty string")
+        if isinstance(self.args, str):
+            raise TypeError("StdioServer: args must be a list of strings, not one string")
+        object.__setattr__(self, "args", tuple(str(a) for a in self.args))
+        object.__setattr__(self, "argv", [self.command, *self.args])
+
+    def environment(self) -> Dict[str, str]:
+        base = dict(os.environ) if self.inherit_env else {
+            k: v for k, v in os.environ.items() if k.upper() in SAFE_ENV_VARS or k.startswith("LC_")}
+        base.update({str(k): str(v) for k, v in (self.env or {}).items()})
+        return base
+
+
+class StdioTransport(Transport):
+    name = "stdio"
+
+    def __init__(self, server: StdioServer, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
+        self.server = server
+        self.max_message_size = max_message_size
+        self.proc: Optional["subprocess.Popen[bytes]"] = None
+        self.stderr_tail: Deque[str] = collections.deque(maxlen=STDERR_LINES)
+        self._noise: Deque[str] = collections.deque(maxlen=5)
+        self._write_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._lost: Optional[MCPError] = None
+        self._threads: List[threading.Thread] = []
+        self._timeout = Timeout()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self._lost is None
+
+    def describe(self) -> str:
+        return f"stdio {' '.join(self.server.argv)}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, timeout: Timeout) -> None:
+        if self._lost is not None and not self.server.restart:
+            raise ConnectionClosed(f"{self._lost} (pass StdioServer(..., restart=True) to restart it on the next call)")
+        self._stop()
+        self._timeout = timeout
+        self._lost = None
+        self._closing.clear()
+        self.stderr_tail.clear()
+        self._noise.clear()
+        kwargs: Dict[str, Any] = {}
+        if os.name == "posix":
+            kwargs["start_new_session"] = True  # its own process group, so shutdown reaches its children
+        else:  # pragma: no cover - Windows
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        try:
+            self.proc = subprocess.Popen(
+                self.server.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                bufsize=0, env=self.server.environment(), cwd=self.server.cwd, close_fds=True, **kwargs)
+        except OSError as exc:
+            raise ConnectError(f"could not start {self._command()}: {exc.strerror or exc}") from exc
+        log.debug("started %s (pid %s)", self._command(), self.proc.pid)
+        try:
+            os.set_blocking(self.proc.stdin.fileno(), False)  # type: ignore[union-attr]
+        except OSError:  # pragma: no cover - platforms without non-blocking pipes
+            pass
+        pid = self.proc.pid
+        self._threads = [
+            threading.Thread(target=self._read_stdout, args=(self.proc,), name=f"mcp-sync-reader-stdio-{pid}", daemon=True),
+            threading.Thread(target=self._drain_stderr, args=(self.proc,), name=f"mcp-sync-stderr-{pid}", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def reset(self) -> None:
+        self._stop()
+
+    def close(self) -> None:
+        self._stop()
+        self._lost = None  # a failed connect or a closed client: the next open() may start afresh
+
+    def after_fork(self) -> None:
+        """In a forked child the process belongs to the parent: forget it, never signal it."""
+        self.proc = None
+        self._threads = []
+
+    def _stop(self) -> None:
+        """Close stdin, wait, SIGTERM the group, wait, SIGKILL the group; reap; close every pipe."""
+        proc, self.proc = self.proc, None
+        self._closing.set()
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                with self._write_lock:
+                    proc.stdin.close()
+        except OSError:
+            pass
+        for step in (None, signal.SIGTERM, getattr(signal, "SIGKILL", None)):
+            if step is not None:
+                self._signal(proc, step)
+            try:
+                proc.wait(SHUTDOWN_GRACE)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if proc.poll() is None:  # pragma: no cover - only a process in uninterruptible sleep
+            log.warning("%s (pid %s) did not exit after SIGKILL", self._command(), proc.pid)
+        elif os.name == "posix":
+            # Children it left in its group may hold our pipes open (and our reader blocked).
+            self._signal(proc, signal.SIGKILL)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(2.0)
+        self._threads = []
+        for pipe in (proc.stdout, proc.stderr):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _signal(proc: "subprocess.Popen[bytes]", sig: int) -> None:
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, sig)
+            elif sig == signal.SIGTERM:  # pragma: no cover - Windows
+                proc.terminate()
+            else:  # pragma: no cover
+                proc.kill()
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+    def _command(self) -> str:
+        return " ".join(self.server.argv)[:200]
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_stdout(self, proc: "subprocess.Popen[bytes]") -> None:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        buf = bytearray()
+        noise = 0
+        cause: Optional[str] = None
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    end = buf.find(b"\n")
+                    if end < 0:
+                        break
+                    line = bytes(buf[:end]).strip()
+                    del buf[:end + 1]
+                    if not line:
+                        continue
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        noise += 1
+                        text = line[:200].decode("utf-8", "replace")
+                        self._noise.append(text)
+                        log.log(logging.WARNING if noise == 1 else logging.DEBUG,
+                                "%s wrote a line that is not JSON to stdout (stdout is for MCP messages only): %r",
+                                self._command(), text)
+                        if noise > MAX_NOISE_LINES:
+                            cause = f"it wrote {noise} lines in a row that are not JSON-RPC to stdout"
+                            return
+                        continue
+                    noise = 0
+                    self.engine.deliver(message)
+                if len(buf) > self.max_message_size:
+                    cause = f"it wrote a message larger than the {self.max_message_size}-byte limit"
+                    return
+        except OSError as exc:
+            cause = f"reading its stdout failed: {exc}"
+        finally:
+            if not self._closing.is_set():
+                self._on_exit(proc, cause)
+
+    def _drain_stderr(self, proc: "subprocess.Popen[bytes]") -> None:
+        assert proc.stderr is not None
+        fd = proc.stderr.fileno()
+        buf = bytearray()
+        name = os.path.basename(self.server.command)
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                *lines, rest = bytes(buf).split(b"\n")
+                buf = bytearray(rest[-65536:])
+                for raw in lines:
+                    self._stderr_line(name, raw)
+        except OSError:
+            pass
+        if buf:
+            self._stderr_line(name, bytes(buf))
+
+    def _stderr_line(self, name: str, raw: bytes) -> None:
+        text = raw.rstrip(b"\r").decode("utf-8", "replace")
+        if text.strip():
+            self.stderr_tail.append(text[:500])
+            log.info("[%s] %s", name, text)
+
+    def _on_exit(self, proc: "subprocess.Popen[bytes]", cause: Optional[str]) -> None:
+        """stdout ended (or became unusable): name the exit and fail everything pending."""
+        if cause is not None:
+            self._signal(proc, signal.SIGKILL)
+            cause += "; mcp_sync stopped it"
+        try:
+            code = proc.wait(SHUTDOWN_GRACE)
+        except subprocess.TimeoutExpired:
+            code = None
+        # The stderr thread holds the last words of a crashing server; let it finish them.
+        for thread in self._threads:
+            if thread.name.startswith("mcp-sync-stderr") and thread is not threading.current_thread():
+                thread.join(0.5)
+        if self._closing.is_set():
+            return
+        if cause is None:
+            cause = f"it exited with code {code}" if code is not None else "it closed its stdout"
+        elif code is not None:
+            cause += f" (exit code {code})"
+        error = ConnectionClosed(f"the server process {self._command()!r} (pid {proc.pid}) is gone: {cause}"
+                                 + self._diagnostics())
+        error.returncode = code  # type: ignore[attr-defined]
+        error.stderr = list(self.stderr_tail)  # type: ignore[attr-defined]
+        self._lost = error
+        self.engine.transport_lost(error)
+
+    def _diagnostics(self) -> str:
+        parts = []
+        if self.stderr_tail:
+            parts.append("last stderr lines:\n    " + "\n    ".join(self.stderr_tail))
+        else:
+            parts.append("it wrote nothing to stderr")
+        if self._noise:
+            parts.append("last non-JSON stdout lines:\n    " + "\n    ".join(self._noise))
+        return "; " + "; ".join(parts)
+
+    # ------------------------------------------------------------------ writing
+
+    def _write(self, message: Dict[str, Any], deadline: float) -> None:
+        method = message.get("method") or "response"
+        data = compact(message) + b"\n"
+        with self._write_lock:
+            proc = self.proc
+            if self._lost is not None:
+                raise _copy(self._lost, method)
+            if proc is None or proc.stdin is None or proc.stdin.closed:
+                raise ConnectionClosed(f"{method}: the server process is not running", method=method)
+            fd = proc.stdin.fileno()
+            view = memoryview(data)
+            while view:
+                try:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                except BlockingIOError:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise RequestTimeout(f"{method}: the server did not read its stdin in time", method=method)
+                    select.select([], [fd], [], min(remaining, 0.5))
+                except (BrokenPipeError, ConnectionResetError, OSError) as exc:
+                    break_error = exc
+                    break
+            else:
+                return
+        # The pipe broke: the process is exiting; wait for the reader to name the exit.
+        for thread in self._threads:
+            if thread.name.startswith("mcp-sync-reader"):
+                thread.join(SHUTDOWN_GRACE + 1.0)
+        if self._lost is not None:
+            raise _copy(self._lost, method) from break_error
+        raise ConnectionClosed(f"{method}: writing to the server's stdin failed: {break_error}",
+                               method=method) from break_error
+
+    def send_request(self, pending: "Pending", message: Dict[str, Any], timeout: Timeout, deadline: float) -> None:
+        self._write(message, deadline)
+
+    def send_message(self, message: Dict[str, Any]) -> None:
+        self._write(message, time.monotonic() + self._timeout.call)
+
+    # ------------------------------------------------------------------ detection
+
+    def probe_timeout(self, default: float) -> Optional[float]:
+        # Some legacy servers ignore requests sent before initialize: silence is a verdict here.
+        return default
+
+    def is_legacy_verdict(self, error: BaseException) -> bool:
+        return isinstance(error, (RPCError, RequestTimeout))
+
+
+def _copy(error: MCPError, method: str) -> MCPError:
+    err = ConnectionClosed(error.message, method=method)
+    err.__dict__.update({k: v for k, v in error.__dict__.items() if k not in ("message", "method")})
+    return err
