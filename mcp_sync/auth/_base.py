@@ -1,0 +1,201 @@
+"""The ``requests`` plumbing every token provider shares: the ``Authorization`` header on requests
+to the MCP server's origin only, and a response hook that answers ``401`` (get a token, retry once)
+and ``403 insufficient_scope`` (step up, retry, capped) on the same connection settings, so a
+streamed request is retried as a streamed request. Subclasses only say how to get a token."""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from typing import Any, Dict, Iterator, Optional, Tuple
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.auth import AuthBase
+from requests.cookies import extract_cookies_to_jar
+
+from ..errors import AuthError
+from ._token import expired
+from ._urls import bearer_challenge, origin
+
+log = logging.getLogger("mcp_sync.auth")
+
+_STATE_ATTR = "_mcp_sync_auth_state"
+#: Bytes of a 401/403 body read before the retry (the rest is discarded with the connection).
+_DRAIN_LIMIT = 64 * 1024
+
+
+class TokenAuth(AuthBase):
+    """Base of :class:`~mcp_sync.auth.OAuth` and :class:`~mcp_sync.auth.ClientCredentials`.
+
+    :param server_url: the MCP server's URL; by default, the URL of the first request made with
+        this object. Tokens are only ever sent to this URL's origin.
+    :param max_step_up: re-authorizations on ``403 insufficient_scope`` for one operation before
+        the refusal is final.
+    :param lock_timeout: how long a request waits for another thread's login to finish.
+    """
+
+    def __init__(self, server_url: Optional[str] = None, *, session: Optional[requests.Session] = None,
+                 timeout: float = 30.0, max_step_up: int = 2, lock_timeout: float = 600.0) -> None:
+        self._server_url: Optional[str] = None
+        self._origin: Optional[str] = None
+        if server_url is not None:
+            self._bind(server_url)
+        self._http = session if session is not None else requests.Session()
+        self.timeout = timeout
+        self.max_step_up = max_step_up
+        self.lock_timeout = lock_timeout
+        self._lock = threading.RLock()
+        self._tokens: Optional[Dict[str, Any]] = None
+        self._step_ups: Dict[Tuple[str, frozenset], int] = {}
+
+    # ------------------------------------------------------------------ subclass interface
+
+    def _obtain(self, challenge: Dict[str, str], sent: Optional[str], *, step_up: bool) -> None:
+        """Get a new token into ``self._tokens`` (called with the lock held), or raise AuthError."""
+        raise NotImplementedError
+
+    def _renew(self) -> None:
+        """Replace an expiring token before use, if possible without the server's help."""
+
+    # ------------------------------------------------------------------ requests hooks
+
+    @property
+    def server_url(self) -> Optional[str]:
+        return self._server_url
+
+    @property
+    def access_token(self) -> Optional[str]:
+        """The current access token (None before the first login). Handle with care."""
+        return self._tokens.get("access_token") if self._tokens else None
+
+    def _bind(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._server_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        self._origin = origin(url)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        url = request.url or ""
+        if self._origin is None:
+            with self._locked():
+                if self._origin is None:
+                    self._bind(url)
+        if origin(url) != self._origin:
+            log.debug("not sending the token to %s (another origin)", origin(url))
+            return request
+        token = self._token_for_use()
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        body = request.body
+        if hasattr(body, "seek") and hasattr(body, "tell"):
+            setattr(request, "_mcp_sync_body_pos", body.tell())  # type: ignore[union-attr]
+        request.register_hook("response", self._on_response)
+        return request
+
+    def _token_for_use(self) -> Optional[str]:
+        tokens = self._tokens
+        if tokens and expired(tokens):
+            with self._locked():
+                if self._tokens and expired(self._tokens):
+                    try:
+                        self._renew()
+                    except AuthError as exc:
+                        log.info("could not renew the access token before use: %s", exc)
+                tokens = self._tokens
+        return tokens.get("access_token") if tokens else None
+
+    def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        # Bounded: one 401 retry plus max_step_up 403 retries per request.
+        for _ in range(2 + self.max_step_up):
+            status = response.status_code
+            if status not in (401, 403) or response.request is None:
+                return response
+            challenge = bearer_challenge(response.headers.get("www-authenticate", ""))
+            if status == 403 and challenge.get("error") != "insufficient_scope":
+                return response
+            request = response.request
+            state: Dict[str, int] = getattr(request, _STATE_ATTR, None) or {"401": 0, "403": 0}
+            sent = _sent_token(request)
+            if status == 401:
+                if state["401"] >= 1:
+                    return response
+                state["401"] += 1
+            else:
+                key = (_operation(request), frozenset((challenge.get("scope") or "").split()))
+                with self._locked():
+                    tries = self._step_ups.get(key, 0)
+                    if state["403"] >= self.max_step_up or tries >= self.max_step_up:
+                        log.warning("giving up on insufficient_scope for %s after %d step-up(s)", key[0], tries)
+                        return response
+                    self._step_ups[key] = tries + 1
+                state["403"] += 1
+            try:
+                with self._locked():
+                    current = self.access_token
+                    if not (current and current != sent):  # another thread may already have a new one
+                        self._obtain(challenge, sent, step_up=status == 403)
+            except BaseException:
+                _discard(response)
+                raise
+            response = self._resend(response, state, kwargs)
+        return response
+
+    def _resend(self, response: requests.Response, state: Dict[str, int], kwargs: Dict[str, Any]) -> requests.Response:
+        _discard(response)
+        original = response.request
+        prepared = original.copy()
+        setattr(prepared, _STATE_ATTR, state)
+        position = getattr(original, "_mcp_sync_body_pos", None)
+        if position is not None:
+            prepared.body.seek(position)  # type: ignore[union-attr]
+            setattr(prepared, "_mcp_sync_body_pos", position)
+        extract_cookies_to_jar(prepared._cookies, original, response.raw)  # type: ignore[attr-defined]
+        prepared.prepare_cookies(prepared._cookies)  # type: ignore[attr-defined]
+        token = self.access_token
+        if token:
+            prepared.headers["Authorization"] = f"Bearer {token}"
+        else:
+            prepared.headers.pop("Authorization", None)
+        retried = response.connection.send(prepared, **kwargs)
+        retried.history.append(response)
+        retried.request = prepared
+        return retried
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if not self._lock.acquire(timeout=self.lock_timeout):
+            raise AuthError(f"gave up waiting {self.lock_timeout:g}s for another thread's authorization")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+def _sent_token(request: requests.PreparedRequest) -> Optional[str]:
+    header = request.headers.get("Authorization") or ""
+    return header[7:] if header[:7].lower() == "bearer " else None
+
+
+def _operation(request: requests.PreparedRequest) -> str:
+    """What a step-up counter is kept for: the JSON-RPC method (and tool name), else the URL."""
+    body = request.body
+    if isinstance(body, (bytes, str)) and len(body) < 1_000_000:
+        try:
+            message = json.loads(body)
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and isinstance(message.get("method"), str):
+            params = message.get("params") if isinstance(message.get("params"), dict) else {}
+            name = params.get("name") if isinstance(params.get("name"), str) else ""
+            return f"{message['method']} {name}".strip()
+    return f"{request.method} {request.url}"
+
+
+def _discard(response: requests.Response) -> None:
+    try:
+        if not response._content_consumed:  # type: ignore[attr-defined]
+            response.raw.read(_DRAIN_LIMIT, decode_content=False)
+    except Exception:  # the connection is discarded below anyway
+        pass
+    response.close()

@@ -1,0 +1,164 @@
+"""Token endpoint requests (RFC 6749 §3.2, OAuth 2.1) and client authentication: ``none``,
+``client_secret_basic``, ``client_secret_post`` and ``private_key_jwt`` (RFC 7523, signed with
+PyJWT from the ``mcp-sync[oauth]`` extra)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import requests
+
+from ..errors import AuthError
+
+log = logging.getLogger("mcp_sync.auth")
+
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
+#: Refresh this many seconds before the access token expires.
+EXPIRY_MARGIN = 30.0
+
+
+@dataclass(repr=False)
+class ClientIdentity:
+    """Who we are at the token endpoint. Secrets never appear in the repr."""
+
+    client_id: str
+    client_secret: Optional[str] = None
+    auth_method: str = "none"
+    private_key: Optional[str] = None
+    signing_algorithm: str = "RS256"
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> Dict[str, Any]:
+        data = {"client_id": self.client_id, "auth_method": self.auth_method, **self.extra}
+        if self.client_secret is not None:
+            data["client_secret"] = self.client_secret
+        return data
+
+    @classmethod
+    def from_record(cls, data: Dict[str, Any]) -> "ClientIdentity":
+        extra = {k: v for k, v in data.items() if k not in ("client_id", "client_secret", "auth_method")}
+        return cls(client_id=str(data["client_id"]), client_secret=data.get("client_secret"),
+                   auth_method=str(data.get("auth_method") or "none"), extra=extra)
+
+    def __repr__(self) -> str:
+        return f"ClientIdentity(client_id={self.client_id!r}, auth_method={self.auth_method!r})"
+
+
+def choose_auth_method(supported: Any, *, has_secret: bool, has_key: bool, registered: Optional[str] = None) -> str:
+    """The registered method when the server supports it, else the best one we can do."""
+    listed: List[str] = supported if isinstance(supported, list) else []
+    if registered in AUTH_METHODS and (not listed or registered in listed):
+        return registered  # type: ignore[return-value]
+    preference = []
+    if has_key:
+        preference.append("private_key_jwt")
+    if has_secret:
+        preference += ["client_secret_basic", "client_secret_post"]
+    preference.append("none")
+    if not listed:  # RFC 8414 default: client_secret_basic
+        return "client_secret_basic" if has_secret else preference[0]
+    for method in preference:
+        if method in listed:
+            return method
+    raise AuthError(f"the authorization server accepts {listed} at its token endpoint; "
+                    "none of them fits the client credentials we have")
+
+
+def client_assertion(identity: ClientIdentity, audience: str, lifetime: int = 300) -> str:
+    """An RFC 7523 JWT: ``iss`` = ``sub`` = client_id, ``aud``, short ``exp``, unique ``jti``."""
+    try:
+        import jwt  # PyJWT
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise AuthError("private_key_jwt needs PyJWT and cryptography: pip install 'mcp-sync[oauth]'") from None
+    now = int(time.time())
+    claims = {"iss": identity.client_id, "sub": identity.client_id, "aud": audience,
+              "iat": now, "exp": now + lifetime, "jti": str(uuid.uuid4())}
+    try:
+        return jwt.encode(claims, identity.private_key, algorithm=identity.signing_algorithm)
+    except Exception as exc:  # PyJWT raises several types; never echo the key
+        raise AuthError(f"could not sign the client assertion with {identity.signing_algorithm}: "
+                        f"{type(exc).__name__}") from None
+
+
+def authenticate(identity: ClientIdentity, form: Dict[str, str], headers: Dict[str, str], *,
+                 jwt_audience: str) -> None:
+    """Add the client authentication for ``identity.auth_method`` to a token request."""
+    method = identity.auth_method
+    if method == "client_secret_basic":
+        if identity.client_secret is None:
+            raise AuthError("client_secret_basic needs a client secret")
+        import base64
+
+        # RFC 6749 §2.3.1: form-urlencode id and secret before joining them.
+        pair = f"{quote(identity.client_id, safe='')}:{quote(identity.client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    elif method == "client_secret_post":
+        if identity.client_secret is None:
+            raise AuthError("client_secret_post needs a client secret")
+        form["client_id"] = identity.client_id
+        form["client_secret"] = identity.client_secret
+    elif method == "private_key_jwt":
+        if not identity.private_key:
+            raise AuthError("private_key_jwt needs a private key")
+        form["client_id"] = identity.client_id
+        form["client_assertion_type"] = JWT_BEARER_ASSERTION
+        form["client_assertion"] = client_assertion(identity, jwt_audience)
+    else:
+        form["client_id"] = identity.client_id
+
+
+def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], identity: ClientIdentity, *,
+                  jwt_audience: str, timeout: float) -> Dict[str, Any]:
+    """POST to the token endpoint; return the token record (``access_token``, ``expires_at``,
+    ``refresh_token``, ``scope``, ...) or raise :class:`AuthError` with the server's error code."""
+    headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+    form = {k: v for k, v in form.items() if v is not None}
+    authenticate(identity, form, headers, jwt_audience=jwt_audience)
+    grant = form.get("grant_type")
+    try:
+        response = http.post(endpoint, data=form, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
+    try:
+        payload = json.loads(response.content[:256 * 1024])
+    except ValueError:
+        payload = None
+    if response.status_code != 200 or not isinstance(payload, dict):
+        error = payload.get("error") if isinstance(payload, dict) else None
+        description = payload.get("error_description") if isinstance(payload, dict) else None
+        err = AuthError(f"token request ({grant}) refused: HTTP {response.status_code}"
+                        f"{' ' + str(error) if error else ''}{': ' + str(description)[:300] if description else ''}",
+                        status_code=response.status_code)
+        err.error = error  # type: ignore[attr-defined]
+        raise err
+    token = payload.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise AuthError(f"the token response ({grant}) has no access_token")
+    token_type = payload.get("token_type")
+    if isinstance(token_type, str) and token_type.lower() != "bearer":
+        raise AuthError(f"unsupported token_type {token_type!r} (only Bearer)")
+    record: Dict[str, Any] = {"access_token": token}
+    expires_in = payload.get("expires_in")
+    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
+        record["expires_at"] = time.time() + float(expires_in)
+    if isinstance(payload.get("refresh_token"), str):
+        record["refresh_token"] = payload["refresh_token"]
+    if isinstance(payload.get("scope"), str):
+        record["scope"] = payload["scope"]
+    elif "scope" in form:
+        record["scope"] = form["scope"]  # RFC 6749 §5.1: omitted means as requested
+    log.info("obtained an access token (%s grant) from %s", grant, endpoint)
+    return record
+
+
+def expired(tokens: Optional[Dict[str, Any]], margin: float = EXPIRY_MARGIN) -> bool:
+    if not tokens or not tokens.get("access_token"):
+        return True
+    expires_at = tokens.get("expires_at")
+    return isinstance(expires_at, (int, float)) and time.time() + margin >= expires_at
