@@ -72,7 +72,10 @@ def map_request_error(exc: requests.RequestException, url: str, method: Optional
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
         return ConnectError(f"invalid URL {url!r}: {exc}", method=method)
-    return ConnectionClosed(f"HTTP request to {url} failed: {_innermost(exc)}", method=method)
+    closed = ConnectionClosed(f"HTTP request to {url} failed: {_innermost(exc)}", method=method)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):  # the body was cut short
+        closed.retryable = True  # type: ignore[attr-defined]
+    return closed
 
 
 def _chain_has(exc: BaseException, names: Tuple[str, ...]) -> bool:
