@@ -1,0 +1,103 @@
+"""Running one logical call to its final result: the modern multi round-trip loop (§4.2) and,
+for ``tools/call``, following a task the server created instead of answering (§4.5).
+
+:func:`drive` yields the related notifications of every round (raw messages), synthetic events
+(:class:`~mcp_sync.events.TaskStatusEvent`), and last a :class:`Final` holding the result. Both the
+blocking helpers and :meth:`Client.stream` consume it, so they behave the same.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
+
+from .errors import ProtocolError
+from .timeouts import Timeout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._engine import Engine
+    from .handlers import Interactions
+    from .tasks import TaskRunner
+
+log = logging.getLogger("mcp_sync.mrtr")
+
+#: The only methods that may answer ``input_required`` (§4.2).
+MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+DEFAULT_MAX_ROUNDS = 10
+
+
+class Final:
+    """The end of a driven call: its result, and how many input rounds it took (results of
+    rounds > 0 carried ``inputResponses``/``requestState`` and must never be cached)."""
+
+    __slots__ = ("result", "rounds")
+
+    def __init__(self, result: Dict[str, Any], rounds: int) -> None:
+        self.result = result
+        self.rounds = rounds
+
+
+def drive(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", method: str,
+          params: Optional[Dict[str, Any]], *, timeout: Timeout, want_progress: bool,
+          max_rounds: int = DEFAULT_MAX_ROUNDS) -> Iterator[Any]:
+    original = dict(params or {})
+    current = original
+    rounds = 0
+    while True:
+        result: Optional[Dict[str, Any]] = None
+        exchange = engine.exchange(method, current, timeout=timeout, want_progress=want_progress)
+        try:
+            for message in exchange:
+                if "method" in message:
+                    yield message
+                    continue
+                result = engine.result_of(message, method)
+        finally:
+            exchange.close()
+        assert result is not None
+        kind = result.get("resultType", "complete")
+        if kind == "input_required" and engine.state.era == "modern":
+            if method not in MRTR_METHODS:
+                raise ProtocolError(f"{method}: the server answered input_required, which only tools/call, "
+                                    f"prompts/get and resources/read may do", method=method)
+            rounds += 1
+            if rounds > max_rounds:
+                raise ProtocolError(f"{method}: the server still wanted input after {max_rounds} rounds "
+                                    f"(Client(max_input_rounds=...) raises the bound)", method=method)
+            requests = result.get("inputRequests")
+            if requests is not None and not isinstance(requests, dict):
+                raise ProtocolError(f"{method}: inputRequests is not an object", method=method)
+            if not requests and "requestState" not in result:
+                raise ProtocolError(f"{method}: input_required without inputRequests or requestState", method=method)
+            log.debug("%s: round %d needs input %s", method, rounds, sorted(requests or {}))
+            # The retry is the original request plus the answers; requestState is echoed exactly
+            # as received, or left out when absent (§4.2 step 3). A new id comes from exchange().
+            current = dict(original)
+            if requests:
+                current["inputResponses"] = interactions.answer_all(requests, method)
+            if "requestState" in result:
+                current["requestState"] = result["requestState"]
+            continue
+        if method == "tools/call" and tasks.is_task_result(result):
+            yield from tasks.follow(result, timeout=timeout)
+            return
+        if kind not in ("complete", None) and engine.state.era == "modern":
+            raise ProtocolError(f"{method}: unexpected resultType {kind!r}", method=method)
+        yield Final(result, rounds)
+        return
+
+
+def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", method: str,
+        params: Optional[Dict[str, Any]], *, timeout: Timeout, on_message: Any = None,
+        max_rounds: int = DEFAULT_MAX_ROUNDS) -> Final:
+    """Block until :func:`drive` ends; notifications go to ``on_message`` (in this thread)."""
+    gen = drive(engine, interactions, tasks, method, params, timeout=timeout,
+                want_progress=on_message is not None, max_rounds=max_rounds)
+    try:
+        for item in gen:
+            if isinstance(item, Final):
+                return item
+            if on_message is not None and isinstance(item, dict):
+                on_message(item)
+    finally:
+        gen.close()
+    raise ProtocolError(f"{method}: the call ended without a result", method=method)  # pragma: no cover

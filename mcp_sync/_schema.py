@@ -1,0 +1,140 @@
+"""Tool schemas: ``x-mcp-header`` annotations (§2.1) and ``outputSchema`` validation (§4.6).
+
+Validation of ``structuredContent`` needs the optional ``jsonschema`` package
+(``pip install mcp-sync[jsonschema]``); without it, results are not validated. Network ``$ref``s
+are never fetched: the registry refuses every retrieval, and a schema that needs one is reported
+in the log and left unvalidated.
+"""
+from __future__ import annotations
+
+import logging
+import string
+from typing import Any, Dict, List, Optional, Tuple
+
+log = logging.getLogger("mcp_sync.schema")
+
+Path = Tuple[str, ...]
+
+_TCHAR = set(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
+_HEADER_TYPES = {"string", "integer", "boolean"}
+#: Keywords whose values are data, not subschemas: an "x-mcp-header" key inside them is no annotation.
+_DATA_KEYWORDS = {"const", "enum", "default", "examples", "required", "x-mcp-header"}
+MAX_SAFE_INTEGER = 2 ** 53 - 1
+
+
+class InvalidHeaderAnnotation(ValueError):
+    """A tool's ``x-mcp-header`` annotations break a rule of §2.1; the tool must be dropped."""
+
+
+def header_paths(input_schema: Any) -> Dict[Path, str]:
+    """Map each annotated argument path to its header name; raise :class:`InvalidHeaderAnnotation`."""
+    found: Dict[Path, str] = {}
+    _walk(input_schema, (), True, found)
+    seen: Dict[str, Path] = {}
+    for path, name in found.items():
+        if name.lower() in seen:
+            raise InvalidHeaderAnnotation(f"header {name!r} is declared twice ({'.'.join(seen[name.lower()])} and "
+                                          f"{'.'.join(path)})")
+        seen[name.lower()] = path
+    return found
+
+
+def _walk(node: Any, path: Path, reachable: bool, found: Dict[Path, str]) -> None:
+    if not isinstance(node, dict):
+        return
+    if "x-mcp-header" in node:
+        name = node["x-mcp-header"]
+        where = ".".join(path) or "(root)"
+        if not reachable or not path:
+            raise InvalidHeaderAnnotation(f"x-mcp-header at {where} is not reachable through properties alone")
+        if not isinstance(name, str) or not name or any(c not in _TCHAR for c in name):
+            raise InvalidHeaderAnnotation(f"x-mcp-header {name!r} at {where} is not an HTTP token")
+        kind = node.get("type")
+        kinds = set(kind) - {"null"} if isinstance(kind, list) else {kind}
+        if not kinds or not kinds <= _HEADER_TYPES:
+            raise InvalidHeaderAnnotation(f"x-mcp-header {name!r} at {where} is on type {kind!r}; only string, "
+                                          f"integer and boolean may be headers")
+        found[path] = name
+    for key, value in node.items():
+        if key in _DATA_KEYWORDS:
+            continue
+        if key == "properties" and isinstance(value, dict):
+            for prop, sub in value.items():
+                _walk(sub, path + (prop,), reachable, found)
+        elif isinstance(value, dict):
+            # items, anyOf members, $defs, if/then/else, additionalProperties, ...: never a valid path.
+            if key in ("$defs", "definitions", "patternProperties", "dependentSchemas"):
+                for sub in value.values():
+                    _walk(sub, path, False, found)
+            else:
+                _walk(value, path, False, found)
+        elif isinstance(value, list):
+            for sub in value:
+                _walk(sub, path, False, found)
+
+
+def param_headers(paths: Dict[Path, str], arguments: Any) -> Dict[str, str]:
+    """The ``Mcp-Param-*`` headers for one call; absent or null arguments send no header."""
+    from .transports.streamable_http import encode_header_value
+
+    headers: Dict[str, str] = {}
+    for path, name in paths.items():
+        value: Any = arguments
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            if abs(value) > MAX_SAFE_INTEGER:
+                raise ValueError(f"argument {'.'.join(path)} = {value} is outside ±(2**53-1) and cannot be a header")
+            text = str(value)
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = value if isinstance(value, str) else str(value)
+        headers[f"Mcp-Param-{name}"] = encode_header_value(text)
+    return headers
+
+
+# ---------------------------------------------------------------------- output schemas
+
+
+class _NoNetwork(Exception):
+    pass
+
+
+def output_error(schema: Any, value: Any) -> Optional[str]:
+    """Why ``value`` does not match ``schema``; ``None`` when it does, or when it cannot be
+    checked (no ``jsonschema``, an invalid schema, a ``$ref`` that would need the network)."""
+    try:
+        import jsonschema
+        from referencing import Registry
+        from referencing.exceptions import Unresolvable
+    except ImportError:
+        return None
+    if not isinstance(schema, (dict, bool)):
+        return None
+
+    def refuse(uri: str) -> Any:
+        raise _NoNetwork(uri)
+
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator) \
+            if isinstance(schema, dict) else jsonschema.Draft202012Validator
+        cls.check_schema(schema)
+        validator = cls(schema, registry=Registry(retrieve=refuse))
+        errors: List[Any] = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    except (Unresolvable, _NoNetwork) as exc:
+        log.warning("not validating structured output: the schema refers to %s, which mcp_sync does not fetch",
+                    getattr(exc, "ref", exc))
+        return None
+    except jsonschema.SchemaError as exc:
+        log.warning("not validating structured output: the output schema is invalid: %s", exc.message)
+        return None
+    if not errors:
+        return None
+    best = jsonschema.exceptions.best_match(errors)
+    where = "/".join(str(p) for p in best.absolute_path)
+    return f"{best.message}" + (f" (at /{where})" if where else "")
