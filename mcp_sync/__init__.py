@@ -27,6 +27,7 @@ from .errors import (  # noqa: E402
 )
 from .events import Event, LogEvent, NotificationEvent, ProgressEvent, ResultEvent  # noqa: E402
 from .timeouts import Timeout  # noqa: E402
+from .transports.stdio import StdioServer  # noqa: E402
 from .types import CallToolResult, Implementation, ServerCapabilities, Tool  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -35,6 +36,7 @@ __all__ = [
     "__version__",
     "Client",
     "Timeout",
+    "StdioServer",
     "Tool",
     "CallToolResult",
     "Implementation",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import requests
 
@@ -15,10 +15,13 @@ from .transports._http import DEFAULT_MAX_MESSAGE_SIZE, AuthLike
 from .transports.base import Transport
 from .types import CallToolResult, Implementation, ServerCapabilities, Tool
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .transports.stdio import StdioServer
+
 log = logging.getLogger("mcp_sync.client")
 
 ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
-Target = Union[str, Transport]
+Target = Union[str, Sequence[str], "StdioServer", Transport]
 
 #: Pages a ``list_*`` call follows at most, so a server that loops its cursors cannot hang us.
 MAX_PAGES = 10_000
@@ -27,7 +30,9 @@ MAX_PAGES = 10_000
 class Client:
     """A synchronous MCP client. One ``Client`` is safe to share between threads.
 
-    :param target: the server: an ``http(s)://`` URL, or a :class:`~mcp_sync.transports.Transport`.
+    :param target: the server: an ``http(s)://`` URL; a command list such as
+        ``["python", "server.py"]`` or a :class:`~mcp_sync.StdioServer` (a stdio server we start);
+        or a :class:`~mcp_sync.transports.Transport`. A string is always a URL.
     :param headers: extra HTTP headers sent with every request.
     :param auth: a bearer-token string or any ``requests.auth.AuthBase``; sent on every HTTP
         request, never to another origin.
@@ -38,6 +43,8 @@ class Client:
         ``"legacy"``, or one exact version such as ``"2025-06-18"``.
     :param client_info: the ``clientInfo`` sent to the server (``name``, ``version``, ...).
     :param max_message_size: the largest JSON-RPC message accepted, in bytes (default 64 MiB).
+    :param transport: ``"auto"`` (default: Streamable HTTP, then HTTP+SSE, for a URL),
+        ``"streamable-http"``, ``"sse"`` or ``"stdio"``; ``client.transport`` says which one is in use.
 
     >>> with Client("http://127.0.0.1:8000/mcp") as client:           # doctest: +SKIP
     ...     print(client.call_tool("echo", {"message": "hi"}).text)
@@ -56,10 +63,11 @@ class Client:
         client_info: Optional[Dict[str, Any]] = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         probe_timeout: float = 5.0,
+        transport: str = "auto",
     ) -> None:
         self._timeout = Timeout.coerce(timeout)
         _check_protocol(protocol)
-        self._transport = self._make_transport(target, headers=headers, auth=auth, session=session,
+        self._transport = self._make_transport(target, transport, headers=headers, auth=auth, session=session,
                                                max_message_size=max_message_size)
         info = {"name": "mcp-sync", "version": _version()}
         info.update(client_info or {})
@@ -69,16 +77,25 @@ class Client:
         self._lock = threading.Lock()
 
     @staticmethod
-    def _make_transport(target: Target, **options: Any) -> Transport:
-        if isinstance(target, Transport):
-            return target
-        if isinstance(target, str):
-            if not target.lower().startswith(("http://", "https://")):
-                raise ValueError(f"target must be an http(s):// URL, got {target!r}")
-            from .transports.streamable_http import StreamableHTTPTransport
+    def _make_transport(target: Target, transport: str = "auto", **options: Any) -> Transport:
+        from ._detect import make_transport
 
-            return StreamableHTTPTransport(target, **options)
-        raise TypeError(f"target must be a URL or a Transport, got {type(target).__name__}")
+        return make_transport(target, transport, **options)
+
+    @classmethod
+    def from_config(cls, config: Any, name: Optional[str] = None, **kwargs: Any) -> "Client":
+        """A client for one server of an ``mcpServers`` configuration (the JSON MCP hosts use):
+        a path to the file, its text, or the parsed dict. ``${VAR}`` is expanded from the
+        environment. ``name`` may be left out when the file names one server. ``kwargs`` go to
+        :class:`Client`.
+
+        >>> Client.from_config("~/.cursor/mcp.json", "github")              # doctest: +SKIP
+        """
+        from .config import client_arguments
+
+        target, options = client_arguments(config, name)
+        options.update(kwargs)
+        return cls(target, **options)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,7 +149,12 @@ class Client:
 
     @property
     def transport(self) -> str:
-        """The transport in use: ``"streamable-http"``, ``"sse"`` or ``"stdio"``."""
+        """The transport in use: ``"streamable-http"``, ``"sse"`` or ``"stdio"`` (for a URL with
+        ``transport="auto"``, this connects first: the server's answers decide)."""
+        from ._detect import AutoTransport
+
+        if isinstance(self._transport, AutoTransport) and not self._engine.closed:
+            self._engine.connect()
         return self._transport.name
 
     # ------------------------------------------------------------------ raw JSON-RPC

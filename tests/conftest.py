@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from mcp_sync import Client
 
-from servers import EXAMPLE_SERVER, HTTP_MODES, Mode, ServerProcess
+from servers import ALL_MODES, EXAMPLE_SERVER, Mode, ServerProcess, stdio_command
 
 _servers: Dict[Tuple[str, ...], ServerProcess] = {}
 _lock = threading.Lock()
@@ -29,7 +29,7 @@ def pytest_sessionfinish(session, exitstatus):
         server.stop()
 
 
-@pytest.fixture(params=HTTP_MODES, ids=lambda m: m.name)
+@pytest.fixture(params=ALL_MODES, ids=lambda m: m.name)
 def mode(request) -> Mode:
     return request.param
 
@@ -37,18 +37,23 @@ def mode(request) -> Mode:
 class Connector:
     """Makes clients for one mode and closes them after the test."""
 
-    def __init__(self, mode: Mode, server: ServerProcess) -> None:
+    def __init__(self, mode: Mode, server: Optional[ServerProcess]) -> None:
         self.mode = mode
         self.server = server
         self.clients: List[Client] = []
 
     @property
     def url(self) -> str:
-        return self.server.url
+        """The server's URL (HTTP modes) or command line (stdio modes)."""
+        return self.server.url if self.server is not None else " ".join(self.target)
+
+    @property
+    def target(self):
+        return self.server.url if self.server is not None else stdio_command(*self.mode.server_args)
 
     def __call__(self, **kwargs) -> Client:
         kwargs.setdefault("protocol", self.mode.protocol)
-        client = Client(self.server.url, **kwargs)
+        client = Client(self.target, **kwargs)
         self.clients.append(client)
         return client
 
@@ -60,7 +65,7 @@ class Connector:
 @pytest.fixture
 def connect(mode: Mode) -> Iterator[Connector]:
     """``connect(**kw)`` returns a Client for the current server mode."""
-    server = shared_server((str(EXAMPLE_SERVER), *mode.server_args), mode.path)
+    server = None if mode.transport == "stdio" else shared_server((str(EXAMPLE_SERVER), *mode.server_args), mode.path)
     connector = Connector(mode, server)
     yield connector
     connector.close()

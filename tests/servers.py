@@ -91,6 +91,7 @@ class Mode:
     path: str = "/mcp"
     expect_era: str = "modern"
     progress: bool = True  # JSON-reply servers send no progress notifications
+    transport: str = "streamable-http"  # what client.transport must report
 
 
 #: Every server mode the behavioural suite runs against (Streamable HTTP).
@@ -102,3 +103,24 @@ HTTP_MODES: List[Mode] = [
     Mode("stateless", ["--stateless"], "auto", expect_era="modern"),
     Mode("stateless-legacy", ["--stateless"], "2025-11-25", expect_era="legacy"),
 ]
+
+#: HTTP+SSE (2024-11-05): the official layout at /sse, and the fastapi-mcp layout (GET /mcp,
+#: POST /mcp/messages/), which the client finds only by falling back from Streamable HTTP.
+SSE_MODES: List[Mode] = [
+    Mode("sse", ["--transport", "sse"], path="/sse", expect_era="legacy", transport="sse"),
+    Mode("sse-mcp-mount", ["--transport", "sse", "--mount", "/mcp"], path="/mcp", expect_era="legacy",
+         transport="sse"),
+]
+
+#: stdio: the example server as our subprocess, in both eras.
+STDIO_MODES: List[Mode] = [
+    Mode("stdio", [], expect_era="modern", transport="stdio"),
+    Mode("stdio-legacy", [], "2025-11-25", expect_era="legacy", transport="stdio"),
+]
+
+ALL_MODES: List[Mode] = HTTP_MODES + SSE_MODES + STDIO_MODES
+
+
+def stdio_command(*extra: str) -> List[str]:
+    """The command line of the example server over stdio."""
+    return [sys.executable, str(EXAMPLE_SERVER), "--transport", "stdio", *extra]

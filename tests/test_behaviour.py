@@ -27,7 +27,7 @@ def test_connects_and_reports_the_server(connect):
         assert client.server_info.version == "1.0.0"
         assert client.instructions == "An example server for mcp_sync."
         assert client.server_capabilities.tools is not None
-        assert client.transport == "streamable-http"
+        assert client.transport == connect.mode.transport
 
 
 def test_lists_tools(connect):
