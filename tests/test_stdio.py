@@ -1,0 +1,166 @@
+"""stdio: starting, failing loudly, the environment, shutdown without leftovers."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mcp_sync import Client, ConnectError, ConnectionClosed, StdioServer
+from mcp_sync.timeouts import Timeout
+from mcp_sync.transports.stdio import StdioTransport
+
+from servers import stdio_command
+
+SCRIPTED = str(Path(__file__).with_name("stdio_scripted.py"))
+
+
+def scripted(*flags: str) -> list:
+    return [sys.executable, SCRIPTED, *flags]
+
+
+def open_fds() -> set:
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+
+
+def test_a_command_that_does_not_exist_raises_connect_error_at_once():
+    started = time.monotonic()
+    with pytest.raises(ConnectError, match="no-such-mcp-server-xyz"):
+        Client(["no-such-mcp-server-xyz", "--flag"]).connect()
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_server_that_exits_at_once_names_its_exit_code_and_stderr():
+    code = "import sys; sys.stderr.write('fatal: missing API_KEY\\n'); sys.exit(3)"
+    started = time.monotonic()
+    with pytest.raises(ConnectionClosed) as info:
+        Client([sys.executable, "-c", code], timeout=30).connect()
+    assert time.monotonic() - started < 3.0  # not the 30 s timeout, nor the discover probe
+    assert "exited with code 3" in str(info.value)
+    assert "fatal: missing API_KEY" in str(info.value)
+    assert info.value.returncode == 3
+    assert info.value.stderr == ["fatal: missing API_KEY"]
+
+
+def test_a_server_that_writes_garbage_to_stdout_fails_fast():
+    code = "import time\nwhile True:\n    print('this is not JSON', flush=True)\n    time.sleep(0.005)"
+    started = time.monotonic()
+    with pytest.raises(ConnectionClosed) as info:
+        Client([sys.executable, "-c", code], timeout=30).connect()
+    assert time.monotonic() - started < 3.0
+    assert "not JSON" in str(info.value)
+
+
+def test_a_startup_banner_on_stdout_is_tolerated():
+    with Client(scripted("--banner")) as client:
+        assert client.call_tool("echo", {"message": "after banner"}).text == "after banner"
+
+
+def test_silence_on_discover_means_legacy_after_the_probe_timeout():
+    started = time.monotonic()
+    with Client(scripted("--silent-discover"), probe_timeout=0.5) as client:
+        assert client.era == "legacy"
+        assert client.protocol_version == "2025-06-18"
+        assert client.transport == "stdio"
+    assert time.monotonic() - started < 3.0
+
+
+def test_the_server_gets_a_safe_environment_unless_told_otherwise(monkeypatch):
+    monkeypatch.setenv("MCP_SYNC_SECRET", "hunter2")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    safe = StdioServer("x", env={"API_KEY": "k"}).environment()
+    assert "MCP_SYNC_SECRET" not in safe
+    assert safe["API_KEY"] == "k" and safe["LC_ALL"] == "C.UTF-8" and safe["PATH"] == os.environ["PATH"]
+    full = StdioServer("x", inherit_env=True).environment()
+    assert full["MCP_SYNC_SECRET"] == "hunter2"
+
+
+def test_the_environment_reaches_the_process(monkeypatch, tmp_path):
+    monkeypatch.setenv("MCP_SYNC_SECRET", "hunter2")
+    code = ("import os, sys; sys.stderr.write(repr((os.environ.get('MCP_SYNC_SECRET'), os.environ.get('GIVEN'), "
+            "os.getcwd())) + '\\n'); sys.exit(1)")
+    with pytest.raises(ConnectionClosed) as info:
+        Client(StdioServer(sys.executable, ["-c", code], env={"GIVEN": "yes"}, cwd=str(tmp_path))).connect()
+    assert repr((None, "yes", str(tmp_path))) in str(info.value)
+
+
+def test_close_leaves_no_process_thread_or_fd():
+    before_fds = open_fds()
+    before_threads = {t.name for t in threading.enumerate()}
+    client = Client(stdio_command())
+    client.call_tool("echo", {"message": "x"})
+    proc = client._transport.proc
+    client.close()
+    assert proc.returncode is not None  # reaped: no zombie
+    assert proc.stdin.closed and proc.stdout.closed and proc.stderr.closed
+    leftover = {t.name for t in threading.enumerate()} - before_threads
+    assert not [n for n in leftover if "stdio" in n or "stderr" in n]
+    if before_fds:
+        assert open_fds() <= before_fds
+
+
+def test_shutdown_escalates_to_sigkill_of_the_whole_group():
+    transport = StdioTransport(StdioServer(sys.executable, [SCRIPTED, "--stubborn", "--child"]))
+    transport.bind(_NullEngine())
+    transport.open(Timeout())
+    deadline = time.monotonic() + 10
+    while not transport.stderr_tail and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(transport.stderr_tail[0].split()[-1])
+    proc = transport.proc
+    started = time.monotonic()
+    transport.close()
+    assert time.monotonic() - started < 8.0
+    assert proc.returncode == -9
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):  # the child is reaped by init a moment after SIGKILL
+            os.kill(child, 0)
+            time.sleep(0.05)
+
+
+def test_works_when_sys_stderr_has_no_fileno(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # Jupyter's stderr
+    with Client(scripted()) as client:
+        assert client.call_tool("echo", {"message": "jupyter"}).text == "jupyter"
+
+
+def test_stderr_lines_go_to_the_stdio_logger(caplog):
+    caplog.set_level("INFO", logger="mcp_sync.stdio")
+    with Client(scripted("--child")) as client:
+        client.call_tool("echo", {"message": "x"})
+    assert any("child pid" in r.getMessage() for r in caplog.records if r.name == "mcp_sync.stdio")
+
+
+def test_a_dead_server_is_restarted_only_when_asked():
+    for restart in (False, True):
+        client = Client(StdioServer(sys.executable, [SCRIPTED], restart=restart))
+        try:
+            client.call_tool("echo", {"message": "one"})
+            client._transport.proc.kill()
+            time.sleep(0.3)
+            if restart:
+                assert client.call_tool("echo", {"message": "two"}).text == "two"
+            else:
+                with pytest.raises(ConnectionClosed, match="restart=True"):
+                    client.call_tool("echo", {"message": "two"})
+        finally:
+            client.close()
+
+
+def test_a_string_is_never_taken_for_a_command():
+    with pytest.raises(ValueError, match="as a list"):
+        Client("python server.py")
+    with pytest.raises(TypeError, match="only apply to HTTP"):
+        Client(["python", "server.py"], headers={"X": "1"})
+
+
+class _NullEngine:
+    def deliver(self, message, origin=None):
+        pass
+
+    def transport_lost(self, exc):
+        pass
