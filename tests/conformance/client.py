@@ -107,6 +107,11 @@ SCENARIOS: Dict[str, Callable[[Client], None]] = {
 def make_client(url: str, scenario: str, context: Dict[str, Any], version: Optional[str]) -> Client:
     options: Dict[str, Any] = {"client_info": CLIENT_INFO, "timeout": 20.0}
     options["protocol"] = version or "auto"
+    from auth import auth_for  # tests/conformance/auth.py: OAuth / client credentials for auth/* scenarios
+
+    auth = auth_for(scenario, context)
+    if auth is not None:
+        options["auth"] = auth
     return Client(url, **options)
 
 
