@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -37,6 +37,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .._engine import Pending
 
 log = logging.getLogger("mcp_sync.sse")
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives. ``iter_content(chunk_size=None)`` does that only for a chunked
+    body; a stream without length or chunking (HTTP/1.0 style) would be read to its end first."""
+    raw = response.raw
+    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
+        yield from response.iter_content(chunk_size=None)
+        return
+    while True:
+        data = raw.read1(65536, decode_content=True)
+        if not data:
+            return
+        yield data
 
 
 class SSETransport(Transport):
@@ -151,7 +165,7 @@ class SSETransport(Transport):
     def _read(self, response: requests.Response) -> None:
         cause = "the server closed it"
         try:
-            for event in iter_sse(response.iter_content(chunk_size=None), self.max_message_size):
+            for event in iter_sse(_chunks(response), self.max_message_size):
                 if self._closing.is_set():
                     return
                 if event.event == "endpoint":
