@@ -31,7 +31,7 @@ from ._http import (
     shutdown,
     status_error,
 )
-from .base import Transport
+from .base import SessionExpired, Transport
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._engine import Pending
@@ -234,9 +234,12 @@ class SSETransport(Transport):
             raise map_request_error(exc, endpoint, method) from exc
         try:
             if response.status_code >= 300:
-                if response.status_code == 404:
-                    # The server forgot our session (it restarted): the stream is worthless too.
+                if response.status_code == 404 and self.protocol_version:
+                    # The server forgot our session (it restarted; our stream may not have noticed
+                    # yet). It never took the message: the engine opens a new session and re-sends.
                     self._alive = False
+                    raise SessionExpired(f"{method}: the server no longer knows our HTTP+SSE session "
+                                         f"(HTTP 404 from {endpoint})", method=method)
                 raise status_error(response, method)
             if content_type(response) == "application/json" and response.content.strip():
                 # Not the protocol, but some servers answer the POST itself; take the reply.
