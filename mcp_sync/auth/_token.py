@@ -90,6 +90,9 @@ def authenticate(identity: ClientIdentity, form: Dict[str, str], headers: Dict[s
                  jwt_audience: str) -> None:
     """Add the client authentication for ``identity.auth_method`` to a token request."""
     method = identity.auth_method
+    # client_id goes in the form with every method: it is not a credential, and some servers
+    # (the official SDK's among them) look the client up by it even with Basic authentication.
+    form["client_id"] = identity.client_id
     if method == "client_secret_basic":
         if identity.client_secret is None:
             raise AuthError("client_secret_basic needs a client secret")
@@ -101,16 +104,12 @@ def authenticate(identity: ClientIdentity, form: Dict[str, str], headers: Dict[s
     elif method == "client_secret_post":
         if identity.client_secret is None:
             raise AuthError("client_secret_post needs a client secret")
-        form["client_id"] = identity.client_id
         form["client_secret"] = identity.client_secret
     elif method == "private_key_jwt":
         if not identity.private_key:
             raise AuthError("private_key_jwt needs a private key")
-        form["client_id"] = identity.client_id
         form["client_assertion_type"] = JWT_BEARER_ASSERTION
         form["client_assertion"] = client_assertion(identity, jwt_audience)
-    else:
-        form["client_id"] = identity.client_id
 
 
 def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], identity: ClientIdentity, *,
@@ -146,7 +145,8 @@ def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], i
     record: Dict[str, Any] = {"access_token": token}
     expires_in = payload.get("expires_in")
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
-        record["expires_at"] = time.time() + float(expires_in)
+        record["issued_at"] = time.time()
+        record["expires_at"] = record["issued_at"] + float(expires_in)
     if isinstance(payload.get("refresh_token"), str):
         record["refresh_token"] = payload["refresh_token"]
     if isinstance(payload.get("scope"), str):
@@ -161,4 +161,9 @@ def expired(tokens: Optional[Dict[str, Any]], margin: float = EXPIRY_MARGIN) -> 
     if not tokens or not tokens.get("access_token"):
         return True
     expires_at = tokens.get("expires_at")
-    return isinstance(expires_at, (int, float)) and time.time() + margin >= expires_at
+    if not isinstance(expires_at, (int, float)):
+        return False
+    issued_at = tokens.get("issued_at")
+    if isinstance(issued_at, (int, float)) and expires_at > issued_at:
+        margin = min(margin, (expires_at - issued_at) / 10)  # short-lived tokens: refresh late, not always
+    return time.time() + margin >= expires_at
