@@ -34,7 +34,8 @@ class Client:
         ``["python", "server.py"]`` or a :class:`~mcp_sync.StdioServer` (a stdio server we start);
         or a :class:`~mcp_sync.transports.Transport`. A string is always a URL.
     :param headers: extra HTTP headers sent with every request.
-    :param auth: a bearer-token string or any ``requests.auth.AuthBase``; sent on every HTTP
+    :param auth: a bearer-token string, any ``requests.auth.AuthBase``, or an OAuth provider from
+        :mod:`mcp_sync.auth` (``OAuth()``, ``ClientCredentials(...)``); sent on every HTTP
         request, never to another origin.
     :param timeout: seconds a request may take (default 60), or a :class:`~mcp_sync.Timeout`.
     :param session: your ``requests.Session`` (its proxies, certificates, adapters and retries stay

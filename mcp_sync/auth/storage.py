@@ -14,12 +14,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
-
-try:  # Python 3.8+: typing.Protocol
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    from typing_extensions import Protocol  # type: ignore
+from typing import Any, Dict, Optional, Protocol, Tuple, Union
 
 log = logging.getLogger("mcp_sync.auth")
 
