@@ -141,6 +141,22 @@ class SSETransport(Transport):
         if self._own_session:
             self.http.close()
 
+    def after_fork(self) -> None:
+        """In a forked child: drop the parent's stream and connections without touching them;
+        the next call opens a stream (and a session) of the child's own."""
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._ready = threading.Event()
+        self._alive = False
+        self._stream = None
+        self._reader = None
+        self.endpoint = None
+        if self._own_session:
+            self.http = new_session()
+        else:
+            for adapter in self.http.adapters.values():
+                adapter.close()
+
     def _stop(self) -> None:
         self._closing.set()
         self._alive = False

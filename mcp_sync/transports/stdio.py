@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Deque, Dict, List, Mapping, Optional, Sequence
 
-from ..errors import ConnectError, ConnectionClosed, MCPError, ProtocolError, RequestTimeout, RPCError
+from ..errors import ConnectError, ConnectionClosed, MCPError, RequestTimeout, RPCError
 from ..timeouts import Timeout
 from ._http import DEFAULT_MAX_MESSAGE_SIZE, compact
 from .base import Transport
@@ -44,6 +44,7 @@ MAX_NOISE_LINES = 20
 STDERR_LINES = 20
 #: Seconds between the shutdown steps: stdin closed → SIGTERM → SIGKILL.
 SHUTDOWN_GRACE = 2.0
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,9 @@ class StdioTransport(Transport):
         except OSError as exc:
             raise ConnectError(f"could not start {self._command()}: {exc.strerror or exc}") from exc
         log.debug("started %s (pid %s)", self._command(), self.proc.pid)
-        try:
+        if os.name == "posix":
+            # Writes wait with select() and a deadline: a server that stops reading cannot hang us.
             os.set_blocking(self.proc.stdin.fileno(), False)  # type: ignore[union-attr]
-        except OSError:  # pragma: no cover - platforms without non-blocking pipes
-            pass
         pid = self.proc.pid
         self._threads = [
             threading.Thread(target=self._read_stdout, args=(self.proc,), name=f"mcp-sync-reader-stdio-{pid}", daemon=True),
@@ -150,9 +150,13 @@ class StdioTransport(Transport):
         self._lost = None  # a failed connect or a closed client: the next open() may start afresh
 
     def after_fork(self) -> None:
-        """In a forked child the process belongs to the parent: forget it, never signal it."""
+        """In a forked child the process belongs to the parent: forget it, never signal it; the
+        next call starts a server of the child's own."""
         self.proc = None
         self._threads = []
+        self._lost = None
+        self._write_lock = threading.Lock()
+        self._closing = threading.Event()
 
     def _stop(self) -> None:
         """Close stdin, wait, SIGTERM the group, wait, SIGKILL the group; reap; close every pipe."""
@@ -166,7 +170,7 @@ class StdioTransport(Transport):
                     proc.stdin.close()
         except OSError:
             pass
-        for step in (None, signal.SIGTERM, getattr(signal, "SIGKILL", None)):
+        for step in (None, signal.SIGTERM, _KILL):
             if step is not None:
                 self._signal(proc, step)
             try:
@@ -178,7 +182,7 @@ class StdioTransport(Transport):
             log.warning("%s (pid %s) did not exit after SIGKILL", self._command(), proc.pid)
         elif os.name == "posix":
             # Children it left in its group may hold our pipes open (and our reader blocked).
-            self._signal(proc, signal.SIGKILL)
+            self._signal(proc, _KILL)
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(2.0)
@@ -280,7 +284,7 @@ class StdioTransport(Transport):
     def _on_exit(self, proc: "subprocess.Popen[bytes]", cause: Optional[str]) -> None:
         """stdout ended (or became unusable): name the exit and fail everything pending."""
         if cause is not None:
-            self._signal(proc, signal.SIGKILL)
+            self._signal(proc, _KILL)
             cause += "; mcp_sync stopped it"
         try:
             code = proc.wait(SHUTDOWN_GRACE)
