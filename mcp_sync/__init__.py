@@ -25,7 +25,24 @@ from .errors import (  # noqa: E402
     TransportError,
     UnsupportedProtocolVersion,
 )
-from .events import Event, LogEvent, NotificationEvent, ProgressEvent, ResultEvent  # noqa: E402
+from .errors import InteractionError, OutputValidationError, ServerCancelled, TaskCancelled  # noqa: E402
+from .subscriptions import Subscription, SubscriptionEvent  # noqa: E402
+from .tasks import TaskHandle  # noqa: E402
+from .types import (  # noqa: E402
+    CompleteResult,
+    CreateMessageRequest,
+    CreateMessageResult,
+    ElicitRequest,
+    ElicitResult,
+    GetPromptResult,
+    Prompt,
+    ReadResourceResult,
+    Resource,
+    ResourceTemplate,
+    Root,
+    Task,
+)
+from .events import Event, LogEvent, NotificationEvent, ProgressEvent, ResultEvent, TaskStatusEvent  # noqa: E402
 from .timeouts import Timeout  # noqa: E402
 from .transports.stdio import StdioServer  # noqa: E402
 from .types import CallToolResult, Implementation, ServerCapabilities, Tool  # noqa: E402
@@ -60,4 +77,24 @@ __all__ = [
     "ToolError",
     "AuthError",
     "ClientClosedError",
+    "TaskStatusEvent",
+    "InteractionError",
+    "OutputValidationError",
+    "ServerCancelled",
+    "TaskCancelled",
+    "Subscription",
+    "SubscriptionEvent",
+    "TaskHandle",
+    "Resource",
+    "ResourceTemplate",
+    "ReadResourceResult",
+    "Prompt",
+    "GetPromptResult",
+    "CompleteResult",
+    "Root",
+    "ElicitRequest",
+    "ElicitResult",
+    "CreateMessageRequest",
+    "CreateMessageResult",
+    "Task",
 ]

@@ -27,6 +27,7 @@ from ._protocol import (
     LOG_LEVEL_KEY,
     MODERN_VERSIONS,
     PROTOCOL_VERSION_KEY,
+    SUBSCRIPTION_ID_KEY,
     is_modern,
 )
 from ._threads import WorkerPool
@@ -37,6 +38,7 @@ from .errors import (
     ProtocolError,
     RequestTimeout,
     RPCError,
+    ServerCancelled,
     TransportError,
     UnsupportedProtocolVersion,
 )
@@ -117,6 +119,8 @@ class Engine:
         self.probe_timeout = probe_timeout
         self.state = ServerState()
         self.log_level: Optional[str] = None
+        #: Extra HTTP headers for one outgoing request (the client's x-mcp-header mirroring, §2.1).
+        self.extra_headers: Optional[Callable[[Dict[str, Any]], Dict[str, str]]] = None
 
         # itertools.count is atomic under the GIL; ids are never reused within a client.
         self._ids = itertools.count(1)
@@ -349,6 +353,7 @@ class Engine:
         _cancellable: bool = True,
         _retry_on_expiry: bool = True,
         _attempt: int = 0,
+        _on_pending: Optional[Callable[["Pending"], None]] = None,
     ) -> Iterator[Dict[str, Any]]:
         """Send a request; yield each related notification as it arrives, then the response message.
 
@@ -371,6 +376,8 @@ class Engine:
             if self._closed:
                 raise ClientClosedError("the client is closed")
             self._pending[pending.id] = pending
+        if _on_pending is not None:
+            _on_pending(pending)  # so a long-lived request (subscriptions/listen) can be stopped from another thread
         finished = False
         reason = "cancelled by the client"
         try:
@@ -383,14 +390,15 @@ class Engine:
                 finished = True  # nothing was delivered: there is nothing to cancel
                 self._reinitialize(generation)
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
-                                         _retry_on_expiry=False)
+                                         _retry_on_expiry=False, _on_pending=_on_pending)
                 return
             except MCPError as exc:
                 finished = True  # the server never took the request: nothing to cancel
                 if not self._may_retry(method, exc, _attempt, _connecting):
                     raise
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
-                                         _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1)
+                                         _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1,
+                                         _on_pending=_on_pending)
                 return
             while True:
                 remaining = deadline - time.monotonic()
@@ -404,7 +412,8 @@ class Engine:
                     finished = not pending.overflowed
                     if self._may_retry(method, item, _attempt, _connecting):
                         yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
-                                                 _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1)
+                                                 _retry_on_expiry=_retry_on_expiry, _attempt=_attempt + 1,
+                                         _on_pending=_on_pending)
                         return
                     err = copy.copy(item)
                     if isinstance(err, MCPError) and err.method is None:
@@ -475,6 +484,13 @@ class Engine:
             self.transport.open(self.timeout)
             self._initialize(self.state.protocol_version or LATEST_LEGACY)
 
+    def stop(self, pending: Pending, reason: str) -> None:
+        """Cancel a request from another thread: cancel it on the wire and wake its waiter."""
+        if pending.done:
+            return
+        self._cancel(pending, reason)
+        pending.queue.put(ConnectionClosed(reason))
+
     def _cancel(self, pending: Pending, reason: str) -> None:
         """Cancel on the wire: modern HTTP closes the response stream; everything else sends
         ``notifications/cancelled`` (§3.1, §3.2). Late responses are then dropped by deliver()."""
@@ -513,6 +529,9 @@ class Engine:
             return
         method = message.get("method")
         if method is not None:
+            if not isinstance(method, str) or ("id" in message and _key(message["id"]) is None):
+                log.warning("dropping a JSON-RPC message with an invalid method or id: %.200r", message)
+                return
             if "id" in message:
                 self._on_server_request(message)
             else:
@@ -534,6 +553,13 @@ class Engine:
         method = message["method"]
         params = message.get("params") if isinstance(message.get("params"), dict) else {}
         target = origin
+        if target is None:
+            # stdio and other shared streams: subscriptions/listen notifications name their
+            # listen request in _meta (§4.1), so they go to that request's queue.
+            sub_id = _dict(params.get("_meta")).get(SUBSCRIPTION_ID_KEY)
+            if sub_id is not None:
+                with self._lock:
+                    target = self._pending.get(sub_id)
         if method == "notifications/progress":
             with self._lock:
                 target = self._pending.get(_key(params.get("progressToken")), origin)
@@ -546,7 +572,7 @@ class Engine:
             with self._lock:
                 cancelled = self._pending.get(request_id)
             if cancelled is not None:
-                cancelled.queue.put(ConnectionClosed(f"the server cancelled the request: {params.get('reason') or 'no reason given'}"))
+                cancelled.queue.put(ServerCancelled(f"the server cancelled the request: {params.get('reason') or 'no reason given'}"))
         if target is not None and not target.done and not target.overflowed:
             self._buffer(target, message, origin)
         if self._handlers:

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 
 import requests
 
+from . import _mrtr
 from ._engine import Engine
+from ._features import FeaturesMixin
 from .errors import ProtocolError
 from .events import Event, ResultEvent, event_from_message
+from .handlers import ElicitationHandler, Interactions, RootsLike, SamplingHandler
 from .timeouts import Timeout, TimeoutLike
 from .transports._http import DEFAULT_MAX_MESSAGE_SIZE, AuthLike
 from .transports.base import Transport
@@ -27,7 +30,7 @@ Target = Union[str, Sequence[str], "StdioServer", Transport]
 MAX_PAGES = 10_000
 
 
-class Client:
+class Client(FeaturesMixin):
     """A synchronous MCP client. One ``Client`` is safe to share between threads.
 
     :param target: the server: an ``http(s)://`` URL; a command list such as
@@ -46,6 +49,16 @@ class Client:
     :param max_message_size: the largest JSON-RPC message accepted, in bytes (default 64 MiB).
     :param transport: ``"auto"`` (default: Streamable HTTP, then HTTP+SSE, for a URL),
         ``"streamable-http"``, ``"sse"`` or ``"stdio"``; ``client.transport`` says which one is in use.
+    :param elicitation: ``handler(ElicitRequest) -> ElicitResult | dict``, to answer a server's
+        questions to the user (form or URL mode). Without it, the capability is not declared.
+    :param sampling: ``handler(CreateMessageRequest) -> CreateMessageResult | dict``: the
+        server's LLM requests (deprecated in 2026-07-28, still served).
+    :param roots: a list of roots (``Root``, ``"file://..."`` or dicts) or a callable returning one.
+    :param tasks: opt in to the modern tasks extension (legacy servers run tasks on request).
+    :param max_input_rounds: how many ``input_required`` rounds one call may take (default 10).
+    Handlers are plain synchronous callables. They run on a worker thread (legacy) or in the
+    calling thread (modern); an exception becomes a JSON-RPC error to the server (legacy) or an
+    :class:`~mcp_sync.errors.InteractionError` for the caller (modern), and is logged either way.
 
     >>> with Client("http://127.0.0.1:8000/mcp") as client:           # doctest: +SKIP
     ...     print(client.call_tool("echo", {"message": "hi"}).text)
@@ -65,15 +78,23 @@ class Client:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         probe_timeout: float = 5.0,
         transport: str = "auto",
+        elicitation: Optional[ElicitationHandler] = None,
+        sampling: Optional[SamplingHandler] = None,
+        roots: Optional[RootsLike] = None,
+        tasks: bool = False,
+        max_input_rounds: int = 10,
     ) -> None:
         self._timeout = Timeout.coerce(timeout)
+        interactions = Interactions(elicitation=elicitation, sampling=sampling, roots=roots)
         _check_protocol(protocol)
         self._transport = self._make_transport(target, transport, headers=headers, auth=auth, session=session,
                                                max_message_size=max_message_size)
         info = {"name": "mcp-sync", "version": _version()}
         info.update(client_info or {})
         self._engine = Engine(self._transport, timeout=self._timeout, protocol=protocol, client_info=info,
-                              probe_timeout=probe_timeout)
+                              probe_timeout=probe_timeout, capabilities=self._capabilities,
+                              request_handlers=interactions.request_handlers())
+        self._init_features(interactions, tasks, max_input_rounds)
         self._target = target
         self._lock = threading.Lock()
 
@@ -176,7 +197,14 @@ class Client:
         :class:`~mcp_sync.NotificationEvent`, and last a :class:`~mcp_sync.ResultEvent`.
 
         Closing the generator early (``break``, ``.close()``) cancels the request.
+
+        ``tools/call``, ``prompts/get`` and ``resources/read`` answer a modern server's
+        ``input_required`` rounds with the client's handlers, and a ``tools/call`` that becomes a
+        task yields a :class:`~mcp_sync.TaskStatusEvent` per status change before its result.
         """
+        if method in _mrtr.MRTR_METHODS:
+            yield from self._stream_driven(method, params, timeout)
+            return
         exchange = self._engine.exchange(method, params, timeout=self._call_timeout(timeout), want_progress=True)
         try:
             for message in exchange:
@@ -188,6 +216,24 @@ class Client:
                 yield ResultEvent(message, result, value)
         finally:
             exchange.close()
+
+    def _stream_driven(self, method: str, params: Optional[Dict[str, Any]], timeout: TimeoutLike) -> Iterator[Event]:
+        gen = _mrtr.drive(self._engine, self._interactions, self._task_runner, method, params,
+                          timeout=self._call_timeout(timeout), want_progress=True, max_rounds=self._max_input_rounds)
+        try:
+            for item in gen:
+                if isinstance(item, _mrtr.Final):
+                    value = None
+                    if method == "tools/call":
+                        value = _validate(CallToolResult, item.result, method)
+                        self._check_output(str((params or {}).get("name")), value)
+                    yield ResultEvent({"result": item.result}, item.result, value)
+                elif isinstance(item, dict):
+                    yield event_from_message(item)
+                else:
+                    yield item
+        finally:
+            gen.close()
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
         """Send a JSON-RPC notification (no answer)."""
@@ -205,13 +251,16 @@ class Client:
 
     # ------------------------------------------------------------------ tools
 
-    def list_tools(self, cursor: Optional[str] = None, *, all_pages: bool = True) -> List[Tool]:
+    def list_tools(self, cursor: Optional[str] = None, *, all_pages: bool = True, cache: bool = True) -> List[Tool]:
         """Every tool the server offers, following every ``nextCursor`` page.
 
         Pass ``all_pages=False`` (and ``cursor=``) to fetch one page; the next cursor is then
-        available as ``client.last_cursor``.
+        available as ``client.last_cursor``. ``cache=False`` bypasses the ``ttlMs`` cache. On
+        modern Streamable HTTP, a tool with an invalid ``x-mcp-header`` annotation is left out
+        (and logged), as the spec requires.
         """
-        return [Tool.model_validate(t) for t in self._list("tools/list", "tools", cursor, all_pages)]
+        tools = self._register_tools(self._list("tools/list", "tools", cursor, all_pages, cache))
+        return [Tool.model_validate(t) for t in tools]
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None,
                   progress: Optional[ProgressCallback] = None) -> CallToolResult:
@@ -237,19 +286,19 @@ class Client:
                     p = message.get("params") or {}
                     progress(p.get("progress"), p.get("total"), p.get("message"))
 
-        result = self._engine.request("tools/call", params, timeout=self._call_timeout(timeout), progress=on_message)
-        return _validate(CallToolResult, result, "tools/call")
+        return self._call_tool_result(name, params, timeout, on_message)
 
     # ------------------------------------------------------------------ helpers
 
     last_cursor: Optional[str] = None
 
-    def _list(self, method: str, key: str, cursor: Optional[str], all_pages: bool) -> List[Dict[str, Any]]:
+    def _list(self, method: str, key: str, cursor: Optional[str], all_pages: bool,
+              cache: bool = True) -> List[Dict[str, Any]]:
         items: List[Dict[str, Any]] = []
         seen = set()
         for _ in range(MAX_PAGES):
-            params = {"cursor": cursor} if cursor is not None else None
-            result = self._engine.request(method, params)
+            params = {"cursor": cursor} if cursor is not None else {}
+            result = self._cached_call(method, params, cursor, None, cache)
             page = result.get(key, [])
             if not isinstance(page, list):
                 raise ProtocolError(f"{method}: {key!r} is not a list", method=method)

@@ -49,6 +49,10 @@ __all__ = [
     "ToolError",
     "AuthError",
     "ClientClosedError",
+    "InteractionError",
+    "ServerCancelled",
+    "OutputValidationError",
+    "TaskCancelled",
 ]
 
 
@@ -252,3 +256,35 @@ class AuthError(MCPError):
 
 class ClientClosedError(MCPError, RuntimeError):
     """The client was used after :meth:`Client.close`."""
+
+
+class InteractionError(MCPError):
+    """A handler the client was given (elicitation, sampling, roots) failed while answering a
+    modern server's ``input_required`` result; ``__cause__`` holds the handler's exception."""
+
+
+class ServerCancelled(ConnectionClosed):
+    """The server cancelled the request itself (``notifications/cancelled``), e.g. to end a
+    ``subscriptions/listen`` stream."""
+
+
+class OutputValidationError(ProtocolError):
+    """A tool's ``structuredContent`` does not match the ``outputSchema`` it declared.
+
+    :ivar result: the :class:`~mcp_sync.types.CallToolResult` as received.
+    """
+
+    def __init__(self, message: str, *, result: Any = None, method: Optional[str] = "tools/call") -> None:
+        super().__init__(message, method=method)
+        self.result = result
+
+
+class TaskCancelled(MCPError):
+    """The task a call was waiting for was cancelled.
+
+    :ivar task: the final :class:`~mcp_sync.types.Task`.
+    """
+
+    def __init__(self, message: str, *, task: Any = None, method: Optional[str] = "tools/call") -> None:
+        super().__init__(message, method=method)
+        self.task = task

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
-__all__ = ["Event", "ProgressEvent", "LogEvent", "NotificationEvent", "ResultEvent", "event_from_message"]
+__all__ = ["Event", "ProgressEvent", "LogEvent", "NotificationEvent", "ResultEvent", "TaskStatusEvent",
+           "event_from_message"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,18 @@ class ResultEvent(Event):
     def __str__(self) -> str:
         shown = self.value if self.value is not None else self.result
         return f"result {shown!r}"
+
+
+@dataclass(frozen=True)
+class TaskStatusEvent(Event):
+    """The task a call became changed status (``task`` is a :class:`~mcp_sync.types.Task`).
+    ``message`` is the ``tasks/get`` result (or the task-creating result) it came from."""
+
+    task: Any = None
+
+    def __str__(self) -> str:
+        note = f" {self.task.status_message}" if self.task.status_message else ""
+        return f"task {self.task.task_id} {self.task.status}{note}"
 
 
 def event_from_message(message: Dict[str, Any]) -> Event:

@@ -32,6 +32,23 @@ __all__ = [
     "ListToolsResult",
     "ServerCapabilities",
     "parse_content_block",
+    "Resource",
+    "ResourceTemplate",
+    "ResourceContents",
+    "ReadResourceResult",
+    "PromptArgument",
+    "Prompt",
+    "PromptMessage",
+    "GetPromptResult",
+    "Completion",
+    "CompleteResult",
+    "Root",
+    "ElicitRequest",
+    "ElicitResult",
+    "SamplingMessage",
+    "CreateMessageRequest",
+    "CreateMessageResult",
+    "Task",
 ]
 
 
@@ -43,6 +60,8 @@ class MCPModel(BaseModel):
         populate_by_name=True,
         extra="allow",
         arbitrary_types_allowed=True,
+        # Validators are built on first use, not at import: most programs touch a few models.
+        defer_build=True,
     )
 
     meta: Optional[Dict[str, Any]] = Field(default=None, alias="_meta")
@@ -258,3 +277,235 @@ class ServerCapabilities(MCPModel):
     tasks: Optional[Dict[str, Any]] = None
     experimental: Optional[Dict[str, Any]] = None
     extensions: Optional[Dict[str, Any]] = None
+
+
+# ---------------------------------------------------------------------- resources, prompts, completion
+
+
+class Resource(MCPModel):
+    """A resource from ``resources/list``."""
+
+    uri: str
+    name: str = ""
+    title: Optional[str] = None
+    description: Optional[str] = None
+    mime_type: Optional[str] = None
+    size: Optional[int] = None
+    annotations: Optional[Annotations] = None
+    icons: Optional[List[Icon]] = None
+
+    def __repr__(self) -> str:
+        return f"<Resource {self.uri}>"
+
+
+class ResourceTemplate(MCPModel):
+    """A resource template (RFC 6570 ``uri_template``) from ``resources/templates/list``."""
+
+    uri_template: str
+    name: str = ""
+    title: Optional[str] = None
+    description: Optional[str] = None
+    mime_type: Optional[str] = None
+    annotations: Optional[Annotations] = None
+    icons: Optional[List[Icon]] = None
+
+    def __repr__(self) -> str:
+        return f"<ResourceTemplate {self.uri_template}>"
+
+
+ResourceContents = Union[TextResourceContents, BlobResourceContents]
+
+
+def _parse_contents(item: Any) -> Any:
+    if isinstance(item, dict) and "blob" in item:
+        return BlobResourceContents.model_validate(item)
+    if isinstance(item, dict):
+        return TextResourceContents.model_validate(item)
+    return item
+
+
+class ReadResourceResult(MCPModel):
+    """The result of ``resources/read``: one or more contents, each text or a base64 blob.
+
+    ``result.text`` joins the text contents; ``result.data`` is the first blob decoded to bytes
+    (``None`` when there is none); each :class:`BlobResourceContents` also has ``decode()``.
+    """
+
+    contents: List[ResourceContents] = Field(default_factory=list)
+    ttl_ms: Optional[int] = None
+    cache_scope: Optional[str] = None
+
+    def __init__(self, **data: Any) -> None:
+        contents = data.get("contents")
+        if isinstance(contents, list):
+            data["contents"] = [_parse_contents(c) for c in contents]
+        super().__init__(**data)
+
+    @property
+    def text(self) -> str:
+        """Every text content's text, joined by newlines."""
+        return "\n".join(c.text for c in self.contents if isinstance(c, TextResourceContents))
+
+    @property
+    def data(self) -> Optional[bytes]:
+        """The first blob content, decoded from base64; ``None`` when the resource has no blob."""
+        for item in self.contents:
+            if isinstance(item, BlobResourceContents):
+                return item.decode()
+        return None
+
+    def __repr__(self) -> str:
+        return f"<ReadResourceResult {len(self.contents)} content(s)>"
+
+
+class PromptArgument(MCPModel):
+    name: str
+    title: Optional[str] = None
+    description: Optional[str] = None
+    required: Optional[bool] = None
+
+
+class Prompt(MCPModel):
+    """A prompt from ``prompts/list``."""
+
+    name: str
+    title: Optional[str] = None
+    description: Optional[str] = None
+    arguments: Optional[List[PromptArgument]] = None
+    icons: Optional[List[Icon]] = None
+
+    def __repr__(self) -> str:
+        args = ", ".join(a.name for a in self.arguments or [])
+        return f"<Prompt {self.name}({args})>"
+
+
+class PromptMessage(MCPModel):
+    role: str
+    content: ContentBlock
+
+    def __init__(self, **data: Any) -> None:
+        if isinstance(data.get("content"), dict):
+            data["content"] = parse_content_block(data["content"])
+        super().__init__(**data)
+
+    @property
+    def text(self) -> str:
+        """The content's text ('' when the content is not text)."""
+        return self.content.text if isinstance(self.content, TextContent) else ""
+
+
+class GetPromptResult(MCPModel):
+    """The result of ``prompts/get``."""
+
+    description: Optional[str] = None
+    messages: List[PromptMessage] = Field(default_factory=list)
+
+
+class Completion(MCPModel):
+    values: List[str] = Field(default_factory=list)
+    total: Optional[int] = None
+    has_more: Optional[bool] = None
+
+
+class CompleteResult(MCPModel):
+    """The result of ``completion/complete``; ``result.values`` is a shortcut."""
+
+    completion: Completion = Field(default_factory=Completion)
+
+    @property
+    def values(self) -> List[str]:
+        return self.completion.values
+
+
+# ---------------------------------------------------------------------- server -> client interactions
+
+
+class Root(MCPModel):
+    """A root the client exposes (``file://`` URI)."""
+
+    uri: str
+    name: Optional[str] = None
+
+
+class ElicitRequest(MCPModel):
+    """What an elicitation handler receives: ``mode`` is ``"form"`` (``requested_schema``) or
+    ``"url"`` (``url``, and ``elicitation_id`` on 2025-11-25 servers)."""
+
+    mode: str = "form"
+    message: str = ""
+    requested_schema: Optional[Dict[str, Any]] = None
+    url: Optional[str] = None
+    elicitation_id: Optional[str] = None
+
+
+class ElicitResult(MCPModel):
+    """An elicitation handler's answer: ``action`` is ``"accept"``, ``"decline"`` or ``"cancel"``;
+    ``content`` only for an accepted form."""
+
+    action: Literal["accept", "decline", "cancel"] = "accept"
+    content: Optional[Dict[str, Any]] = None
+
+
+class SamplingMessage(MCPModel):
+    role: str
+    content: Any = None
+
+
+class CreateMessageRequest(MCPModel):
+    """What a sampling handler receives (``sampling/createMessage`` params)."""
+
+    messages: List[SamplingMessage] = Field(default_factory=list)
+    max_tokens: int = 0
+    system_prompt: Optional[str] = None
+    include_context: Optional[str] = None
+    temperature: Optional[float] = None
+    stop_sequences: Optional[List[str]] = None
+    model_preferences: Optional[Dict[str, Any]] = None
+    metadata: Optional[Dict[str, Any]] = None
+    tools: Optional[List[Dict[str, Any]]] = None
+    tool_choice: Optional[Dict[str, Any]] = None
+
+
+class CreateMessageResult(MCPModel):
+    """A sampling handler's answer."""
+
+    role: str = "assistant"
+    content: Any = None
+    model: str = ""
+    stop_reason: Optional[str] = None
+
+
+# ---------------------------------------------------------------------- tasks
+
+
+class Task(MCPModel):
+    """A task's state (modern ``DetailedTask`` or legacy 2025-11-25 ``Task``; both shapes parse).
+
+    ``status`` is ``working``, ``input_required``, ``completed``, ``failed`` or ``cancelled``.
+    """
+
+    task_id: str
+    status: str = "working"
+    status_message: Optional[str] = None
+    created_at: Optional[str] = None
+    last_updated_at: Optional[str] = None
+    ttl_ms: Optional[int] = None
+    poll_interval_ms: Optional[int] = None
+    result: Optional[Dict[str, Any]] = None
+    error: Optional[Dict[str, Any]] = None
+    input_requests: Optional[Dict[str, Any]] = None
+
+    def __init__(self, **data: Any) -> None:
+        # 2025-11-25 names: ttl / pollInterval (milliseconds as well).
+        if "ttl" in data and "ttlMs" not in data and "ttl_ms" not in data:
+            data["ttlMs"] = data.pop("ttl")
+        if "pollInterval" in data and "pollIntervalMs" not in data and "poll_interval_ms" not in data:
+            data["pollIntervalMs"] = data.pop("pollInterval")
+        super().__init__(**data)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+    def __repr__(self) -> str:
+        return f"<Task {self.task_id} {self.status}>"

@@ -191,6 +191,9 @@ class StreamableHTTPTransport(Transport):
                 params = message.get("params") or {}
                 if key and isinstance(params.get(key), str):
                     headers["Mcp-Name"] = encode_header_value(params[key])
+                extra = getattr(getattr(self, "engine", None), "extra_headers", None)
+                if extra is not None:
+                    headers.update(extra(message))  # Mcp-Param-* from x-mcp-header arguments
         elif self.protocol_version:
             headers["MCP-Protocol-Version"] = self.protocol_version
         if self.session_id and not modern_version:
