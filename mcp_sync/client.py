@@ -13,6 +13,7 @@ from ._features import FeaturesMixin
 from .errors import ProtocolError
 from .events import Event, ResultEvent, event_from_message
 from .handlers import ElicitationHandler, Interactions, RootsLike, SamplingHandler
+from ._display import ToolList
 from .timeouts import Timeout, TimeoutLike
 from .transports._http import DEFAULT_MAX_MESSAGE_SIZE, AuthLike
 from .transports.base import Transport
@@ -260,22 +261,30 @@ class Client(FeaturesMixin):
         (and logged), as the spec requires.
         """
         tools = self._register_tools(self._list("tools/list", "tools", cursor, all_pages, cache))
-        return [Tool.model_validate(t) for t in tools]
+        return ToolList(Tool.model_validate(t) for t in tools)
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None,
-                  progress: Optional[ProgressCallback] = None) -> CallToolResult:
+                  progress: Union[ProgressCallback, bool, None] = None) -> CallToolResult:
         """Call a tool and block until its result.
 
         A tool that fails returns a result with ``is_error`` set (call ``.raise_for_error()`` to
         raise :class:`~mcp_sync.ToolError`); an unknown tool or bad request raises :class:`RPCError`.
 
         :param progress: ``progress(progress, total, message)``, called in this thread as each
-            progress notification arrives.
+            progress notification arrives; or ``True`` for a progress bar (``tqdm.auto`` when
+            installed, so a widget in Jupyter; else a text bar on stderr).
         """
         if not isinstance(name, str) or not name:
             raise ValueError("the tool name must be a non-empty string")
         if arguments is not None and not isinstance(arguments, dict):
             raise TypeError(f"arguments must be a dict, got {type(arguments).__name__}")
+        if progress is True:
+            from ._display import ProgressBar
+
+            with ProgressBar(name) as bar:
+                return self.call_tool(name, arguments, timeout, progress=bar)
+        if progress is False:
+            progress = None
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments
