@@ -9,6 +9,7 @@ event), which resumption needs.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
@@ -37,8 +38,12 @@ def iter_sse(chunks: Iterable[bytes], max_event_size: int = DEFAULT_MAX_EVENT_SI
     buf = bytearray()
     scan_from = 0
     held_cr = False
-    for chunk in chunks:
-        if not chunk:
+    for chunk in itertools.chain(chunks, (None,)):
+        if chunk is None:
+            if not held_cr:
+                break
+            chunk, held_cr = b"\n", False  # the stream ended on that CR: it was a line ending
+        elif not chunk:
             continue
         if held_cr:
             chunk = b"\r" + chunk
