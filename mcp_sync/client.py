@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 import requests
 
 from . import _mrtr
-from ._engine import Engine
+from ._engine import DEFAULT_MAX_BUFFERED, Engine
 from ._features import FeaturesMixin
 from .errors import ProtocolError
 from .events import Event, ResultEvent, event_from_message
@@ -48,6 +48,8 @@ class Client(FeaturesMixin):
         ``"legacy"``, or one exact version such as ``"2025-06-18"``.
     :param client_info: the ``clientInfo`` sent to the server (``name``, ``version``, ...).
     :param max_message_size: the largest JSON-RPC message accepted, in bytes (default 64 MiB).
+    :param max_buffered: related notifications held per request for a consumer that has not read
+        them yet (default 10,000); beyond that the reader waits (its own stream) or the request fails.
     :param transport: ``"auto"`` (default: Streamable HTTP, then HTTP+SSE, for a URL),
         ``"streamable-http"``, ``"sse"`` or ``"stdio"``; ``client.transport`` says which one is in use.
     :param elicitation: ``handler(ElicitRequest) -> ElicitResult | dict``, to answer a server's
@@ -84,6 +86,7 @@ class Client(FeaturesMixin):
         roots: Optional[RootsLike] = None,
         tasks: bool = False,
         max_input_rounds: int = 10,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         self._timeout = Timeout.coerce(timeout)
         interactions = Interactions(elicitation=elicitation, sampling=sampling, roots=roots)
@@ -94,7 +97,7 @@ class Client(FeaturesMixin):
         info.update(client_info or {})
         self._engine = Engine(self._transport, timeout=self._timeout, protocol=protocol, client_info=info,
                               probe_timeout=probe_timeout, capabilities=self._capabilities,
-                              request_handlers=interactions.request_handlers())
+                              request_handlers=interactions.request_handlers(), max_buffered=max_buffered)
         self._init_features(interactions, tasks, max_input_rounds)
         self._target = target
         self._lock = threading.Lock()
