@@ -111,6 +111,7 @@ class _Multiplexed:
 
     def __init__(self) -> None:
         self.ids = itertools.count(1)
+        self.modern = False
         self.waiting: Dict[int, "queue.SimpleQueue[Dict[str, Any]]"] = {}
         self.reader: Optional[threading.Thread] = None
         self.lock = threading.Lock()
@@ -138,13 +139,18 @@ class _Multiplexed:
     def call(self, method: str, params: Optional[Dict[str, Any]], progress: ProgressFn = None) -> Dict[str, Any]:
         request_id = next(self.ids)
         params = dict(params or {})
+        meta = dict(META) if self.modern else {}
         if progress is not None:
-            params["_meta"] = {"progressToken": request_id}
+            meta["progressToken"] = request_id
+        if meta:
+            params["_meta"] = meta
         message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
         if self.reader is None:
             self.send(message)
             for reply in self.inbox:
                 if reply.get("id") == request_id:
+                    if "error" in reply:
+                        raise RuntimeError(reply["error"])
                     return reply["result"]
                 if progress is not None and "method" in reply:
                     progress(reply)
@@ -163,7 +169,15 @@ class _Multiplexed:
         finally:
             del self.waiting[request_id]
 
-    def handshake(self) -> None:
+    def handshake(self, modern: bool = False) -> None:
+        if modern:
+            # The era mcp_sync picks on stdio (server/discover), so the server does the same work.
+            self.modern = True
+            try:
+                self.call("server/discover", None)
+                return
+            except RuntimeError:
+                self.modern = False
         self.call("initialize", {"protocolVersion": LEGACY, "capabilities": {},
                                  "clientInfo": {"name": "floor", "version": "1"}})
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
@@ -213,7 +227,7 @@ class FloorStdio(_Multiplexed):
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL)
         self.inbox = (json.loads(line) for line in self.proc.stdout)
-        self.handshake()
+        self.handshake(modern=True)
 
     def messages(self) -> Iterator[Dict[str, Any]]:
         return self.inbox

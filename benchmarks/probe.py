@@ -41,10 +41,20 @@ def main() -> None:
 
             asyncio.run(go())
     import json
-    import resource
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"import_s": import_s, "rss_mb": rss / 1024.0}))
+    print(json.dumps({"import_s": import_s, "rss_mb": peak_rss_kib() / 1024.0}))
+
+
+def peak_rss_kib() -> float:
+    # Not getrusage(): Linux carries ru_maxrss across fork+exec, so a child of a big parent would
+    # report the parent's peak. VmHWM belongs to this process's own address space.
+    try:
+        with open("/proc/self/status") as f:
+            return float(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        import resource
+
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 if __name__ == "__main__":
