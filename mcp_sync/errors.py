@@ -73,6 +73,11 @@ class MCPError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __repr__(self) -> str:
+        # The default repr shows only the constructor's first argument; show what str() shows
+        # (the JSON-RPC code and the method too, for RPCError).
+        return f"{type(self).__name__}({str(self)!r})"
+
     def __reduce__(self) -> Any:
         # Keyword-only arguments do not survive the default pickling; errors cross process
         # boundaries (multiprocessing, Celery), so keep them picklable.

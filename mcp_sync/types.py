@@ -258,6 +258,16 @@ class CallToolResult(MCPModel):
         extra = f" structured={json.dumps(self.structured_content)[:40]}" if self.structured_content is not None else ""
         return f"<CallToolResult{flag} {len(self.content)} block(s) text={text!r}{extra}>"
 
+    def _repr_html_(self) -> str:  # Jupyter: the content itself, images inline
+        from ._display import result_html
+
+        return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import result_markdown
+
+        return result_markdown(self)
+
 
 class ListToolsResult(MCPModel):
     tools: List[Tool] = Field(default_factory=list)
