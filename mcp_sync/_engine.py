@@ -231,7 +231,17 @@ class Engine:
             if verdict == "modern":
                 return
         legacy_version = mode if mode in LEGACY_VERSIONS else LATEST_LEGACY
-        self._initialize(legacy_version)
+        try:
+            self._initialize(legacy_version)
+        except RPCError as err:
+            # A modern server that missed the probe's deadline (a stdio server still starting up)
+            # refuses initialize naming its versions (§2.5): it is modern after all.
+            modern = [v for v in MODERN_VERSIONS if v in _versions(err.data)]
+            if not (probe and mode == "auto" and err.code == -32022 and modern):
+                raise
+            log.info("the server refused initialize and speaks %s; using server/discover", modern[0])
+            if self._discover(modern[0], allow_fallback=False) != "modern":
+                raise
 
     def _discover(self, version: str, allow_fallback: bool, retried: bool = False) -> str:
         """``server/discover``; returns "modern", or "legacy" when the server is legacy (§2.5)."""
@@ -325,7 +335,9 @@ class Engine:
     def request(self, method: str, params: Optional[Dict[str, Any]] = None, *, timeout: Optional[Timeout] = None,
                 progress: Optional[Callable[[Dict[str, Any]], None]] = None, **kw: Any) -> Dict[str, Any]:
         """Send a request and block until its result; related notifications go to ``progress``."""
-        for message in self.exchange(method, params, timeout=timeout, want_progress=progress is not None, **kw):
+        # A timeout that resets on progress needs the server to report it: ask for it.
+        want = progress is not None or (timeout or self.timeout).reset_on_progress
+        for message in self.exchange(method, params, timeout=timeout, want_progress=want, **kw):
             if "method" in message:
                 if progress is not None:
                     progress(message)
@@ -393,7 +405,9 @@ class Engine:
                                          _retry_on_expiry=False, _on_pending=_on_pending)
                 return
             except MCPError as exc:
-                finished = True  # the server never took the request: nothing to cancel
+                # Nothing to cancel unless the server took the request and then kept us waiting
+                # for the reply's headers (a JSON reply arrives only when the work is done).
+                finished = not isinstance(exc, RequestTimeout)
                 if not self._may_retry(method, exc, _attempt, _connecting):
                     raise
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,

@@ -164,3 +164,11 @@ class _NullEngine:
 
     def transport_lost(self, exc):
         pass
+
+
+def test_a_modern_server_slower_to_start_than_the_probe_is_still_modern():
+    # The probe times out while the server is still importing; it then refuses initialize naming
+    # 2026-07-28, and the client goes back to server/discover instead of failing.
+    with Client(stdio_command(), probe_timeout=0.05, timeout=30) as client:
+        assert client.era == "modern"
+        assert client.call_tool("echo", {"message": "late"}).text == "late"
