@@ -215,6 +215,7 @@ class StdioTransport(Transport):
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         buf = bytearray()
+        scan = 0  # where the search for a newline resumes: a long line is scanned once, not per chunk
         noise = 0
         cause: Optional[str] = None
         try:
@@ -224,12 +225,14 @@ class StdioTransport(Transport):
                     break
                 buf += chunk
                 while True:
-                    end = buf.find(b"\n")
+                    end = buf.find(b"\n", scan)
                     if end < 0:
+                        scan = len(buf)
                         break
-                    line = bytes(buf[:end]).strip()
+                    line = buf[:end]  # one copy; json.loads takes a bytearray and skips whitespace
                     del buf[:end + 1]
-                    if not line:
+                    scan = 0
+                    if not line or line.isspace():  # (strip() would copy a large line again)
                         continue
                     try:
                         message = json.loads(line)
