@@ -1,14 +1,16 @@
 """The ``requests`` plumbing every token provider shares: the ``Authorization`` header on requests
 to the MCP server's origin only, and a response hook that answers ``401`` (get a token, retry once)
 and ``403 insufficient_scope`` (step up, retry, capped) on the same connection settings, so a
-streamed request is retried as a streamed request. Subclasses only say how to get a token."""
+streamed request is retried as a streamed request. DPoP-bound tokens (:mod:`.dpop`) get a fresh
+proof on every request, and a ``use_dpop_nonce`` challenge is answered by one retry with the
+server's nonce. Subclasses only say how to get a token."""
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
 import threading
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -16,8 +18,10 @@ from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 
 from ..errors import AuthError
+from . import dpop as _dpop
+from ._discovery import ServerMetadata
 from ._token import expired
-from ._urls import bearer_challenge, origin
+from ._urls import origin, parse_challenges
 
 log = logging.getLogger("mcp_sync.auth")
 
@@ -34,10 +38,13 @@ class TokenAuth(AuthBase):
     :param max_step_up: re-authorizations on ``403 insufficient_scope`` for one operation before
         the refusal is final.
     :param lock_timeout: how long a request waits for another thread's login to finish.
+    :param dpop: DPoP-bound tokens (RFC 9449): ``None`` when a server asks for them, ``True``
+        always, ``False`` never, or a :class:`~mcp_sync.auth.DPoPKey` to sign proofs with.
     """
 
     def __init__(self, server_url: Optional[str] = None, *, session: Optional[requests.Session] = None,
-                 timeout: float = 30.0, max_step_up: int = 2, lock_timeout: float = 600.0) -> None:
+                 timeout: float = 30.0, max_step_up: int = 2, lock_timeout: float = 600.0,
+                 dpop: Union[bool, "_dpop.DPoPKey", None] = None) -> None:
         self._server_url: Optional[str] = None
         self._origin: Optional[str] = None
         if server_url is not None:
@@ -49,6 +56,9 @@ class TokenAuth(AuthBase):
         self._lock = threading.RLock()
         self._tokens: Optional[Dict[str, Any]] = None
         self._step_ups: Dict[Tuple[str, frozenset], int] = {}
+        self._dpop_setting = dpop
+        self._dpop: Optional[_dpop.DPoPSession] = None
+        self._dpop_demanded = False  # the MCP server challenged with the DPoP scheme
 
     # ------------------------------------------------------------------ subclass interface
 
@@ -58,6 +68,32 @@ class TokenAuth(AuthBase):
 
     def _renew(self) -> None:
         """Replace an expiring token before use, if possible without the server's help."""
+
+    def _activate_dpop(self, meta: ServerMetadata) -> Optional[_dpop.DPoPSession]:
+        """Decide on DPoP for token requests to ``meta``'s server (called with the lock held).
+        The key is kept while it suits the server, so tokens bound to it stay usable."""
+        advertised = meta.raw.get("dpop_signing_alg_values_supported")
+        current = self._dpop
+        if current is not None and self._dpop_setting is not False:
+            if not isinstance(advertised, list) or not advertised or current.key.algorithm in advertised:
+                return current
+        key = _dpop.resolve(self._dpop_setting, advertised, demanded=self._dpop_demanded)
+        self._dpop = _dpop.DPoPSession(key) if key is not None else None
+        if key is not None:
+            log.info("using DPoP-bound tokens (%s key %s)", key.algorithm, key.thumbprint)
+        return self._dpop
+
+    def _usable(self, tokens: Optional[Dict[str, Any]]) -> bool:
+        """A DPoP-bound token is only usable with the key it is bound to (e.g. not after a restart
+        with a fresh key)."""
+        if not tokens or str(tokens.get("token_type", "Bearer")).lower() != "dpop":
+            return bool(tokens)
+        return self._dpop is not None and tokens.get("dpop_jkt") == self._dpop.key.thumbprint
+
+    @property
+    def dpop_key(self) -> Optional[_dpop.DPoPKey]:
+        """The key DPoP proofs are signed with (None while tokens are plain bearer tokens)."""
+        return self._dpop.key if self._dpop is not None else None
 
     # ------------------------------------------------------------------ requests hooks
 
@@ -84,16 +120,30 @@ class TokenAuth(AuthBase):
         if origin(url) != self._origin:
             log.debug("not sending the token to %s (another origin)", origin(url))
             return request
-        token = self._token_for_use()
-        if token:
-            request.headers["Authorization"] = f"Bearer {token}"
+        self._authorize(request, self._token_for_use())
         body = request.body
         if hasattr(body, "seek") and hasattr(body, "tell"):
             setattr(request, "_mcp_sync_body_pos", body.tell())  # type: ignore[union-attr]
         request.register_hook("response", self._on_response)
         return request
 
-    def _token_for_use(self) -> Optional[str]:
+    def _authorize(self, request: requests.PreparedRequest, tokens: Optional[Dict[str, Any]]) -> None:
+        token = tokens.get("access_token") if tokens else None
+        request.headers.pop("DPoP", None)
+        if not token:
+            request.headers.pop("Authorization", None)
+            return
+        session = self._dpop
+        if str(tokens.get("token_type", "")).lower() == "dpop":  # type: ignore[union-attr]
+            if session is None or not self._usable(tokens):
+                request.headers.pop("Authorization", None)  # bound to a key we no longer hold
+                return
+            request.headers["Authorization"] = f"DPoP {token}"
+            request.headers["DPoP"] = session.proof(request.method or "GET", request.url or "", token)
+        else:
+            request.headers["Authorization"] = f"Bearer {token}"
+
+    def _token_for_use(self) -> Optional[Dict[str, Any]]:
         tokens = self._tokens
         if tokens and expired(tokens):
             with self._locked():
@@ -103,19 +153,35 @@ class TokenAuth(AuthBase):
                     except AuthError as exc:
                         log.info("could not renew the access token before use: %s", exc)
                 tokens = self._tokens
-        return tokens.get("access_token") if tokens else None
+        return tokens if tokens and tokens.get("access_token") else None
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        # Bounded: one 401 retry plus max_step_up 403 retries per request.
-        for _ in range(2 + self.max_step_up):
+        # Bounded: one 401 retry, one DPoP nonce retry, plus max_step_up 403 retries per request.
+        for _ in range(3 + self.max_step_up):
             status = response.status_code
-            if status not in (401, 403) or response.request is None:
+            if response.request is None:
                 return response
-            challenge = bearer_challenge(response.headers.get("www-authenticate", ""))
-            if status == 403 and challenge.get("error") != "insufficient_scope":
+            session = self._dpop
+            fresh_nonce = session.observe(response) if session is not None else False
+            if status not in (401, 403):
                 return response
             request = response.request
-            state: Dict[str, int] = getattr(request, _STATE_ATTR, None) or {"401": 0, "403": 0}
+            state: Dict[str, int] = getattr(request, _STATE_ATTR, None) or {"401": 0, "403": 0, "nonce": 0}
+            if _dpop.nonce_challenge(response) and "DPoP" in request.headers:
+                # RFC 9449 §9: the token is fine; the proof needs the server's nonce.
+                if state.get("nonce", 0) >= 1 or not fresh_nonce:
+                    return response
+                state["nonce"] = state.get("nonce", 0) + 1
+                log.debug("the MCP server wants a DPoP nonce; retrying with it")
+                response = self._resend(response, state, kwargs)
+                continue
+            challenges = parse_challenges(response.headers.get("www-authenticate", ""))
+            challenge = _pick_challenge(challenges, dpop="DPoP" in request.headers)
+            if status == 401 and challenges and all(c.get("scheme") == "dpop" for c in challenges) \
+                    and not self._dpop_demanded:
+                self._dpop_demanded = True  # only DPoP is accepted here: use it even if the AS is silent
+            if status == 403 and challenge.get("error") != "insufficient_scope":
+                return response
             sent = _sent_token(request)
             if status == 401:
                 if state["401"] >= 1:
@@ -152,11 +218,7 @@ class TokenAuth(AuthBase):
             setattr(prepared, "_mcp_sync_body_pos", position)
         extract_cookies_to_jar(prepared._cookies, original, response.raw)  # type: ignore[attr-defined]
         prepared.prepare_cookies(prepared._cookies)  # type: ignore[attr-defined]
-        token = self.access_token
-        if token:
-            prepared.headers["Authorization"] = f"Bearer {token}"
-        else:
-            prepared.headers.pop("Authorization", None)
+        self._authorize(prepared, self._tokens)
         retried = response.connection.send(prepared, **kwargs)
         retried.history.append(response)
         retried.request = prepared
@@ -174,7 +236,19 @@ class TokenAuth(AuthBase):
 
 def _sent_token(request: requests.PreparedRequest) -> Optional[str]:
     header = request.headers.get("Authorization") or ""
-    return header[7:] if header[:7].lower() == "bearer " else None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() in ("bearer", "dpop") and token.strip() else None
+
+
+def _pick_challenge(challenges: Any, *, dpop: bool) -> Dict[str, str]:
+    """The challenge for the scheme in use: DPoP's when we sent a proof, else Bearer's, else any
+    DPoP challenge (a server accepting only DPoP still names its metadata and scopes there)."""
+    order = ("dpop", "bearer") if dpop else ("bearer", "dpop")
+    for scheme in order:
+        for challenge in challenges:
+            if challenge.get("scheme") == scheme:
+                return challenge
+    return {}
 
 
 def _operation(request: requests.PreparedRequest) -> str:

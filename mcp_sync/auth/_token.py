@@ -8,12 +8,15 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 from urllib.parse import quote
 
 import requests
 
 from ..errors import AuthError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dpop import DPoPSession
 
 log = logging.getLogger("mcp_sync.auth")
 
@@ -92,7 +95,8 @@ def authenticate(identity: ClientIdentity, form: Dict[str, str], headers: Dict[s
     method = identity.auth_method
     # client_id goes in the form with every method: it is not a credential, and some servers
     # (the official SDK's among them) look the client up by it even with Basic authentication.
-    form["client_id"] = identity.client_id
+    if identity.client_id:  # empty for grants that identify no client (workload identity)
+        form["client_id"] = identity.client_id
     if method == "client_secret_basic":
         if identity.client_secret is None:
             raise AuthError("client_secret_basic needs a client secret")
@@ -112,37 +116,66 @@ def authenticate(identity: ClientIdentity, form: Dict[str, str], headers: Dict[s
         form["client_assertion"] = client_assertion(identity, jwt_audience)
 
 
-def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], identity: ClientIdentity, *,
-                  jwt_audience: str, timeout: float) -> Dict[str, Any]:
-    """POST to the token endpoint; return the token record (``access_token``, ``expires_at``,
-    ``refresh_token``, ``scope``, ...) or raise :class:`AuthError` with the server's error code."""
-    headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
-    form = {k: v for k, v in form.items() if v is not None}
-    authenticate(identity, form, headers, jwt_audience=jwt_audience)
+def post_token(http: requests.Session, endpoint: str, form: Dict[str, str], identity: ClientIdentity, *,
+               jwt_audience: str, timeout: float, dpop: Optional["DPoPSession"] = None) -> Dict[str, Any]:
+    """POST a token request with client authentication (and a DPoP proof when ``dpop`` is given,
+    retried once with the server's nonce on ``use_dpop_nonce``, RFC 9449 §8); return the JSON
+    answer or raise :class:`AuthError` carrying the server's ``error`` code as ``.error``."""
     grant = form.get("grant_type")
-    try:
-        response = http.post(endpoint, data=form, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
-    try:
-        payload = json.loads(response.content[:256 * 1024])
-    except ValueError:
-        payload = None
-    if response.status_code != 200 or not isinstance(payload, dict):
+    fields = {k: v for k, v in form.items() if v is not None}
+    for attempt in range(2):
+        headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+        body = dict(fields)
+        authenticate(identity, body, headers, jwt_audience=jwt_audience)  # fresh client assertion each time
+        if dpop is not None:
+            headers["DPoP"] = dpop.proof("POST", endpoint)
+        try:
+            response = http.post(endpoint, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
+        try:
+            payload = json.loads(response.content[:256 * 1024])
+        except ValueError:
+            payload = None
         error = payload.get("error") if isinstance(payload, dict) else None
-        description = payload.get("error_description") if isinstance(payload, dict) else None
-        err = AuthError(f"token request ({grant}) refused: HTTP {response.status_code}"
-                        f"{' ' + str(error) if error else ''}{': ' + str(description)[:300] if description else ''}",
-                        status_code=response.status_code)
-        err.error = error  # type: ignore[attr-defined]
-        raise err
+        fresh_nonce = dpop.observe(response) if dpop is not None else False
+        if error == "use_dpop_nonce" and dpop is not None and fresh_nonce and attempt == 0:
+            log.debug("the authorization server wants a DPoP nonce; retrying the token request with it")
+            continue
+        if response.status_code != 200 or not isinstance(payload, dict):
+            description = payload.get("error_description") if isinstance(payload, dict) else None
+            err = AuthError(f"token request ({grant}) refused: HTTP {response.status_code}"
+                            f"{' ' + str(error) if error else ''}"
+                            f"{': ' + str(description)[:300] if description else ''}",
+                            status_code=response.status_code)
+            err.error = error  # type: ignore[attr-defined]
+            raise err
+        return payload
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], identity: ClientIdentity, *,
+                  jwt_audience: str, timeout: float, dpop: Optional["DPoPSession"] = None) -> Dict[str, Any]:
+    """POST to the token endpoint; return the token record (``access_token``, ``token_type``,
+    ``expires_at``, ``refresh_token``, ``scope``, and ``dpop_jkt`` for a DPoP-bound token) or
+    raise :class:`AuthError` with the server's error code."""
+    grant = form.get("grant_type")
+    payload = post_token(http, endpoint, form, identity, jwt_audience=jwt_audience, timeout=timeout, dpop=dpop)
     token = payload.get("access_token")
     if not isinstance(token, str) or not token:
         raise AuthError(f"the token response ({grant}) has no access_token")
     token_type = payload.get("token_type")
-    if isinstance(token_type, str) and token_type.lower() != "bearer":
-        raise AuthError(f"unsupported token_type {token_type!r} (only Bearer)")
-    record: Dict[str, Any] = {"access_token": token}
+    kind = token_type.lower() if isinstance(token_type, str) else "bearer"
+    record: Dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
+    if kind == "dpop":
+        if dpop is None:
+            raise AuthError(f"the token response ({grant}) is a DPoP-bound token, but no DPoP proof was sent")
+        record["token_type"] = "DPoP"
+        record["dpop_jkt"] = dpop.key.thumbprint
+    elif kind != "bearer":
+        raise AuthError(f"unsupported token_type {token_type!r} (only Bearer and DPoP)")
+    elif dpop is not None:
+        log.info("the authorization server issued a bearer token despite the DPoP proof")
     expires_in = payload.get("expires_in")
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
         record["issued_at"] = time.time()
@@ -151,9 +184,9 @@ def token_request(http: requests.Session, endpoint: str, form: Dict[str, str], i
         record["refresh_token"] = payload["refresh_token"]
     if isinstance(payload.get("scope"), str):
         record["scope"] = payload["scope"]
-    elif "scope" in form:
+    elif "scope" in form and form["scope"] is not None:
         record["scope"] = form["scope"]  # RFC 6749 §5.1: omitted means as requested
-    log.info("obtained an access token (%s grant) from %s", grant, endpoint)
+    log.info("obtained an access token (%s grant, %s) from %s", grant, record["token_type"], endpoint)
     return record
 
 

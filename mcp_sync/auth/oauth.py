@@ -4,7 +4,7 @@ rotation and step-up. Plug it in as ``Client(url, auth=OAuth())``."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
@@ -13,6 +13,7 @@ from ..errors import AuthError
 from . import _discovery
 from ._base import TokenAuth
 from ._discovery import ServerMetadata
+from .dpop import DPoPKey
 from ._pkce import new_state, same, verifier_and_challenge
 from ._token import ClientIdentity, choose_auth_method, expired, token_request
 from ._urls import canonical_resource, check_url
@@ -37,6 +38,9 @@ class OAuth(TokenAuth):
     :param client_name: shown by the authorization server on its consent page.
     :param application_type: ``"native"`` (scripts, CLIs, desktop) or ``"web"``, for registration.
     :param private_key: PEM key for ``private_key_jwt`` with a pre-registered client.
+    :param dpop: DPoP-bound tokens (:mod:`~mcp_sync.auth.dpop`): ``None`` (default) when the
+        authorization server advertises DPoP or the MCP server demands it, ``True``, ``False``, or
+        a :class:`~mcp_sync.auth.DPoPKey` (keep one to reuse stored DPoP-bound tokens after a restart).
     """
 
     def __init__(
@@ -58,8 +62,9 @@ class OAuth(TokenAuth):
         session: Optional[requests.Session] = None,
         timeout: float = 30.0,
         max_step_up: int = 2,
+        dpop: Union[bool, DPoPKey, None] = None,
     ) -> None:
-        super().__init__(server_url, session=session, timeout=timeout, max_step_up=max_step_up)
+        super().__init__(server_url, session=session, timeout=timeout, max_step_up=max_step_up, dpop=dpop)
         self.interaction = interaction if interaction is not None else BrowserLogin()
         self.storage: TokenStorage = storage if storage is not None else MemoryTokenStorage()
         if client_metadata_url is not None:
@@ -104,9 +109,13 @@ class OAuth(TokenAuth):
             self._tokens, self._identity, self._requested = None, None, []
         self._meta = meta
         self._resource = prm.get("resource") if prm else None
+        self._activate_dpop(meta)
         record = self.storage.load(self._key, meta.issuer) or {}
         if not step_up:
             tokens = record.get("tokens") if isinstance(record.get("tokens"), dict) else None
+            if tokens and not self._usable(tokens):
+                log.info("the stored tokens are bound to another DPoP key; logging in again")
+                tokens = None
             if tokens and tokens.get("access_token") != sent and not expired(tokens):
                 self._adopt(record, tokens)
                 return
@@ -193,7 +202,7 @@ class OAuth(TokenAuth):
         if not meta.legacy and self._resource:
             form["resource"] = self._resource
         tokens = token_request(self._http, meta.token_endpoint, form, identity, jwt_audience=meta.issuer,
-                               timeout=self.timeout)
+                               timeout=self.timeout, dpop=self._dpop)
         self._identity, self._tokens, self._requested = identity, tokens, scopes
         self._save()
 
@@ -295,7 +304,7 @@ class OAuth(TokenAuth):
         if not meta.legacy and self._resource:
             form["resource"] = self._resource
         fresh = token_request(self._http, meta.token_endpoint, form, identity, jwt_audience=meta.issuer,
-                              timeout=self.timeout)
+                              timeout=self.timeout, dpop=self._dpop)
         # Rotation: a new refresh token replaces the old one; none means keep using the old one.
         fresh.setdefault("refresh_token", tokens["refresh_token"])
         if "scope" not in fresh and "scope" in tokens:
