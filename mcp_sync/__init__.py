@@ -9,6 +9,8 @@ import logging
 __version__ = "0.1.0"
 
 from .client import Client  # noqa: E402
+from .group import ClientGroup  # noqa: E402
+from ._display import ToolList  # noqa: E402
 from .errors import (  # noqa: E402
     AuthError,
     ClientClosedError,
@@ -52,6 +54,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "__version__",
     "Client",
+    "ClientGroup",
+    "ToolList",
     "Timeout",
     "StdioServer",
     "Tool",
