@@ -28,6 +28,8 @@ from .errors import (  # noqa: E402
     UnsupportedProtocolVersion,
 )
 from .errors import InteractionError, OutputValidationError, ServerCancelled, TaskCancelled  # noqa: E402
+from .errors import ExtensionNotSupported, SkillVerificationError  # noqa: E402
+from .skills import LoadedSkill, Skill, SkillFile  # noqa: E402
 from .subscriptions import Subscription, SubscriptionEvent  # noqa: E402
 from .tasks import TaskHandle  # noqa: E402
 from .types import (  # noqa: E402
@@ -86,6 +88,11 @@ __all__ = [
     "OutputValidationError",
     "ServerCancelled",
     "TaskCancelled",
+    "ExtensionNotSupported",
+    "SkillVerificationError",
+    "Skill",
+    "SkillFile",
+    "LoadedSkill",
     "Subscription",
     "SubscriptionEvent",
     "TaskHandle",

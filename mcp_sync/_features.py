@@ -13,6 +13,7 @@ from ._schema import InvalidHeaderAnnotation, Path, header_paths, output_error, 
 from .errors import HeaderMismatch, OutputValidationError, ProtocolError
 from .events import LogEvent, event_from_message
 from .handlers import Interactions, RootsLike
+from .skills import Skills
 from .subscriptions import Callback, Subscription
 from .tasks import TaskRunner, Tasks
 from .timeouts import TimeoutLike
@@ -49,13 +50,15 @@ class FeaturesMixin:
               cache: bool = True) -> List[Dict[str, Any]]:  # pragma: no cover - Client defines it
         raise NotImplementedError
 
-    def _init_features(self, interactions: Interactions, tasks: bool, max_input_rounds: int) -> None:
+    def _init_features(self, interactions: Interactions, tasks: bool, max_input_rounds: int,
+                       skills: bool = False) -> None:
         if max_input_rounds < 1:
             raise ValueError("max_input_rounds must be at least 1")
         self._interactions = interactions
         self._max_input_rounds = max_input_rounds
         self._task_runner = TaskRunner(self._engine, interactions, tasks)
         self._tasks = Tasks(self, self._task_runner)  # type: ignore[arg-type]
+        self._skills = Skills(self, skills)  # type: ignore[arg-type]
         self._cache = ResultCache()
         self._tool_headers: Dict[str, Dict[Path, str]] = {}
         self._tool_outputs: Dict[str, Any] = {}
@@ -65,7 +68,11 @@ class FeaturesMixin:
 
     def _capabilities(self, era: str) -> Dict[str, Any]:
         caps = self._interactions.capabilities(era)
-        caps.update(self._task_runner.capabilities(era))
+        for extra in (self._task_runner.capabilities(era), self._skills.capabilities(era)):
+            extensions = {**caps.get("extensions", {}), **extra.get("extensions", {})}
+            caps.update(extra)
+            if extensions:
+                caps["extensions"] = extensions
         return caps
 
     # ------------------------------------------------------------------ resources
@@ -183,6 +190,13 @@ class FeaturesMixin:
         """Start tools as tasks and manage them: ``client.tasks.start(name, args)`` returns a
         :class:`~mcp_sync.tasks.TaskHandle` (``wait()``, ``events()``, ``cancel()``, ``refresh()``)."""
         return self._tasks
+
+    @property
+    def skills(self) -> Skills:
+        """The skills extension (``Client(..., skills=True)``): ``client.skills.list()`` gives the
+        server's skill entries without reading any file; ``client.skills.load(name_or_uri)``
+        reads and verifies a ``SKILL.md`` and returns a :class:`~mcp_sync.skills.LoadedSkill`."""
+        return self._skills
 
     def clear_cache(self) -> None:
         """Forget every cached list and read result."""

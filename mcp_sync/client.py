@@ -59,6 +59,8 @@ class Client(FeaturesMixin):
     :param roots: a list of roots (``Root``, ``"file://..."`` or dicts) or a callable returning one.
     :param tasks: opt in to the modern tasks extension (legacy servers run tasks on request).
     :param max_input_rounds: how many ``input_required`` rounds one call may take (default 10).
+    :param skills: opt in to the skills extension: ``client.skills`` lists and loads a server's
+        skills, verifying every file it reads (see :class:`~mcp_sync.skills.Skills`).
     Handlers are plain synchronous callables. They run on a worker thread (legacy) or in the
     calling thread (modern); an exception becomes a JSON-RPC error to the server (legacy) or an
     :class:`~mcp_sync.errors.InteractionError` for the caller (modern), and is logged either way.
@@ -86,6 +88,7 @@ class Client(FeaturesMixin):
         roots: Optional[RootsLike] = None,
         tasks: bool = False,
         max_input_rounds: int = 10,
+        skills: bool = False,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         self._timeout = Timeout.coerce(timeout)
@@ -98,7 +101,7 @@ class Client(FeaturesMixin):
         self._engine = Engine(self._transport, timeout=self._timeout, protocol=protocol, client_info=info,
                               probe_timeout=probe_timeout, capabilities=self._capabilities,
                               request_handlers=interactions.request_handlers(), max_buffered=max_buffered)
-        self._init_features(interactions, tasks, max_input_rounds)
+        self._init_features(interactions, tasks, max_input_rounds, skills)
         self._target = target
         self._lock = threading.Lock()
 

@@ -11,11 +11,13 @@
     │   ├── ConnectTimeout
     │   └── RequestTimeout
     ├── ProtocolError                               the peer broke the protocol
-    │   └── UnsupportedProtocolVersion              no protocol version both sides speak
+    │   ├── UnsupportedProtocolVersion              no protocol version both sides speak
+    │   └── SkillVerificationError                  a skill's content does not match its entry
     ├── RPCError                                    the server answered with a JSON-RPC error
     │   └── (one subclass per well-known code, e.g. MethodNotFound, InvalidParams)
     ├── ToolError                                   a tool result had ``isError: true`` (opt-in)
     ├── AuthError                                   401/403 or an OAuth failure
+    ├── ExtensionNotSupported                       the server does not declare an extension used
     └── ClientClosedError(MCPError, RuntimeError)   the client was used after close()
 
 ``except TimeoutError`` and ``except ConnectionError`` (so ``except OSError``) work as usual.
@@ -53,6 +55,8 @@ __all__ = [
     "ServerCancelled",
     "OutputValidationError",
     "TaskCancelled",
+    "ExtensionNotSupported",
+    "SkillVerificationError",
 ]
 
 
@@ -293,3 +297,33 @@ class TaskCancelled(MCPError):
     def __init__(self, message: str, *, task: Any = None, method: Optional[str] = "tools/call") -> None:
         super().__init__(message, method=method)
         self.task = task
+
+
+class ExtensionNotSupported(MCPError):
+    """A feature of an extension was used, but the server does not declare that extension.
+
+    :ivar extension: the extension's identifier, e.g. ``io.modelcontextprotocol/skills``.
+    """
+
+    def __init__(self, message: str, *, extension: str = "", method: Optional[str] = None) -> None:
+        super().__init__(message, method=method)
+        self.extension = extension
+
+
+class SkillVerificationError(ProtocolError):
+    """A skill's file does not match the entry the skill was listed with, so it was not used
+    (skills extension). The entry may be stale: refresh it with ``client.skills.get(uri)``.
+
+    :ivar uri: the file that failed.
+    :ivar skill_uri: the skill's ``SKILL.md`` URI.
+    :ivar reason: ``"size"``, ``"digest"``, ``"frontmatter"``, ``"unlisted"`` (a file the entry
+        does not name), ``"entry"`` (the entry itself breaks the rules), ``"content"`` (an
+        unreadable ``resources/read`` result), ``"limit"`` or ``"dynamic"`` (refused by option).
+    """
+
+    def __init__(self, message: str, *, uri: Optional[str] = None, skill_uri: Optional[str] = None,
+                 reason: str = "digest", method: Optional[str] = None) -> None:
+        super().__init__(message, method=method)
+        self.uri = uri
+        self.skill_uri = skill_uri
+        self.reason = reason
