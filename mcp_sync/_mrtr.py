@@ -91,7 +91,7 @@ def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", met
         max_rounds: int = DEFAULT_MAX_ROUNDS) -> Final:
     """Block until :func:`drive` ends; notifications go to ``on_message`` (in this thread)."""
     gen = drive(engine, interactions, tasks, method, params, timeout=timeout,
-                want_progress=on_message is not None, max_rounds=max_rounds)
+                want_progress=on_message is not None or timeout.reset_on_progress, max_rounds=max_rounds)
     try:
         for item in gen:
             if isinstance(item, Final):

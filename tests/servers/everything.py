@@ -284,9 +284,11 @@ async def long_running(steps: int, delay: float, ctx: Context) -> str:
 
 
 @server.tool()
-async def record_cancel(path: str, seconds: float) -> str:
-    """Sleep; if cancelled, write "cancelled" to ``path`` (so a test can see the server noticed)."""
+async def record_cancel(path: str, seconds: float, ctx: Context) -> str:
+    """Report progress 0, then sleep; if cancelled, write "cancelled" to ``path`` (so a test can
+    see the server noticed)."""
     try:
+        await ctx.report_progress(0, None, "started")
         await asyncio.sleep(seconds)
     except BaseException:
         with open(path, "a") as fh:
