@@ -18,6 +18,7 @@ import sys
 from typing import Any, Callable, Dict, Optional
 
 from mcp_sync import Client, MCPError
+from mcp_sync.errors import SkillVerificationError
 
 log = logging.getLogger("conformance-client")
 
@@ -71,42 +72,68 @@ def accept_with_defaults(request: Any) -> Dict[str, Any]:
 # ---------------------------------------------------------------------- the session
 
 
-def exercise(client: Client) -> None:
-    """Use everything the server offers, once."""
-    client.connect()
+def exercise(client: Client, context: Dict[str, Any]) -> None:
+    """Use everything the server offers, once: every tool (the calls the harness names in
+    ``toolCalls``, else each listed tool with sample arguments), resource and prompt."""
     caps = client.server_capabilities
-    if caps.tools is not None or True:
-        for tool in client.list_tools():
+    tools = client.list_tools() if caps.tools is not None else []
+    calls = context.get("toolCalls")
+    if isinstance(calls, list):
+        for call in calls:
+            client.call_tool(call["name"], call.get("arguments") or {})
+    else:
+        for tool in tools:
             client.call_tool(tool.name, sample_arguments(tool.input_schema))
-    if caps.resources is not None and hasattr(client, "list_resources"):
+    if caps.resources is not None:
         for resource in client.list_resources():
             client.read_resource(resource.uri)
-    if caps.prompts is not None and hasattr(client, "list_prompts"):
+    if caps.prompts is not None:
         for prompt in client.list_prompts():
-            args = {a.name: "test" for a in (prompt.arguments or []) if a.required}
-            client.get_prompt(prompt.name, args)
+            client.get_prompt(prompt.name, {a.name: "test" for a in (prompt.arguments or []) if a.required})
 
 
-def json_schema_preservation(client: Client) -> None:
+def json_schema_preservation(client: Client, context: Dict[str, Any]) -> None:
     """Echo the focal tool's inputSchema back verbatim: the client must not alter it."""
     tools = {tool.name: tool for tool in client.list_tools()}
     focal = next(t for name, t in tools.items() if name != "json_schema_echo")
     client.call_tool("json_schema_echo", {"schema": focal.input_schema})
 
 
-def list_only(client: Client) -> None:
+def list_only(client: Client, context: Dict[str, Any]) -> None:
     client.list_tools()
 
 
-SCENARIOS: Dict[str, Callable[[Client], None]] = {
+def list_skills(client: Client, context: Dict[str, Any]) -> None:
+    """A host building its skill registry: the listing only, no file is read."""
+    client.skills.list()
+
+
+def load_skills(client: Client, context: Dict[str, Any]) -> None:
+    """A host acting on each listed skill: load it (verified), then read each of its files. A
+    skill that fails verification is not used, and the host carries on."""
+    for skill in client.skills.list():
+        try:
+            loaded = client.skills.load(skill)
+            for file in skill.files:
+                loaded.read_bytes(file.uri)
+        except SkillVerificationError as exc:
+            log.warning("skill %s rejected (%s): %s", skill.uri, exc.reason, exc)
+
+
+SCENARIOS: Dict[str, Callable[[Client, Dict[str, Any]], None]] = {
     "json-schema-2020-12-preservation": json_schema_preservation,
     "json-schema-ref-no-deref": list_only,
+    "sep-2640-client-no-prefetch": list_skills,
+    "sep-2640-client-verify-digest": load_skills,
+    "sep-2640-client-verify-size": load_skills,
+    "sep-2640-client-verify-frontmatter": load_skills,
 }
 
 
 def make_client(url: str, scenario: str, context: Dict[str, Any], version: Optional[str]) -> Client:
-    options: Dict[str, Any] = {"client_info": CLIENT_INFO, "timeout": 20.0}
+    options: Dict[str, Any] = {"client_info": CLIENT_INFO, "timeout": 20.0, "elicitation": accept_with_defaults}
     options["protocol"] = version or "auto"
+    options["skills"] = scenario.startswith("sep-2640-")
     from auth import auth_for  # tests/conformance/auth.py: OAuth / client credentials for auth/* scenarios
 
     auth = auth_for(scenario, context)
@@ -129,7 +156,7 @@ def main(argv: list) -> int:
     run = SCENARIOS.get(scenario, exercise)
     try:
         with make_client(url, scenario, context, version) as client:
-            run(client)
+            run(client, context)
     except MCPError as exc:
         log.error("scenario %s failed: %r", scenario, exc)
         return 1
