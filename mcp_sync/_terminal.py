@@ -30,6 +30,8 @@ class Terminal:
         self._input = input_fn
         self._output_dir = output_dir
         self._saved = 0
+        #: The client being served, so a question can say which server asks.
+        self.client: Any = None
 
     # ------------------------------------------------------------------ output
 

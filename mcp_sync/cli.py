@@ -149,6 +149,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         json_out, json_args = _split_json(args)
         term = Terminal(json_output=json_out, output_dir=args.output_dir)
         client = _open_client(args, url or args.url, command, term)
+        term.client = client
         if args.log_level:
             _set_log_level(client, args.log_level)
         try:
@@ -307,7 +308,16 @@ def _add_elicitation(options: Dict[str, Any], term: Terminal) -> None:
 
 def _elicit(term: Terminal, request: Any) -> Dict[str, Any]:
     params = request if isinstance(request, dict) else _wire(request)
-    return term.elicit(params.get("params", params) if "params" in params and "message" not in params else params)
+    if "params" in params and "message" not in params:
+        params = params["params"]
+    server = "the server"
+    client = getattr(term, "client", None)
+    if client is not None:  # the spec: show which server is asking
+        try:
+            server = client.server_info.name or server
+        except MCPError:
+            pass
+    return term.elicit(params, server=server)
 
 
 def _describe(exc: MCPError) -> str:

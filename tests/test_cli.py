@@ -278,3 +278,78 @@ def test_shell_through_a_pty_completes_and_keeps_history(url, tmp_path):
         os.close(master)
     saved = history.read_text()
     assert "generate_numbers count=3" in saved and "echo message='hi there'" in saved
+
+
+# ---------------------------------------------------------------------- elicitation on the terminal
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty is POSIX only")
+def test_elicitation_asks_on_the_terminal(url):
+    import pty
+
+    master, slave = pty.openpty()
+    cmd: List[str] = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "mcp_sync"]
+    # Legacy: the SDK's ctx.elicit() sends a server-to-client request, which needs that era.
+    proc = subprocess.Popen([*cmd, "--protocol", "2025-11-25", url, "call", "ask_name"], stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True, start_new_session=True, env=dict(os.environ, TERM="dumb"))
+    os.close(slave)
+    term = _Pty(master)
+    try:
+        term.expect("ux-server asks: What is your name?")
+        term.expect("[c]ancel: ")
+        os.write(master, b"y\r")
+        term.expect("Name: ")
+        os.write(master, b"Bob\r")
+        term.expect('Send {"name": "Bob"}? [Y/n] ')
+        os.write(master, b"\r")
+        term.expect("hello Bob")
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        os.close(master)
+
+
+def test_elicitation_without_a_terminal_cancels(url):
+    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "mcp_sync"]
+    proc = subprocess.run([*cmd, "--protocol", "2025-11-25", url, "call", "ask_name"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "no name (cancel)"
+    assert "no terminal to ask on" in proc.stderr
+
+
+def _terminal(answers):
+    import io
+
+    from mcp_sync._terminal import Terminal
+
+    replies = iter(answers)
+    return Terminal(stdout=io.StringIO(), stderr=io.StringIO(), input_fn=lambda question: next(replies))
+
+
+def test_terminal_form_elicitation_types_defaults_and_retries():
+    term = _terminal(["yes", "", "seven", "7", "b", "x,y", "y"])
+    schema = {"type": "object", "required": ["age"], "properties": {
+        "name": {"type": "string", "default": "Ann"},
+        "age": {"type": "integer", "minimum": 0},
+        "plan": {"type": "string", "enum": ["a", "b"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }}
+    answer = term.elicit({"message": "Who?", "requestedSchema": schema}, server="srv")
+    assert answer == {"action": "accept", "content": {"name": "Ann", "age": 7, "plan": "b", "tags": ["x", "y"]}}
+    assert "srv asks: Who?" in term.stderr.getvalue()
+    assert "argument 'age' must be an integer" in term.stderr.getvalue()
+
+
+def test_terminal_elicitation_decline_cancel_and_url():
+    assert _terminal(["n"]).elicit({"message": "?"}) == {"action": "decline"}
+    assert _terminal(["c"]).elicit({"message": "?"}) == {"action": "cancel"}
+    assert _terminal(["y", "", "n"]).elicit(
+        {"message": "?", "requestedSchema": {"properties": {"x": {"type": "string"}}}}) == {"action": "cancel"}
+    term = _terminal(["n"])
+    assert term.elicit({"mode": "url", "message": "Log in", "url": "https://xn--80ak6aa92e.com/login"}) == {
+        "action": "decline"}
+    shown = term.stderr.getvalue()
+    assert "https://xn--80ak6aa92e.com/login" in shown and "punycode" in shown
