@@ -129,9 +129,8 @@ class TokenAuth(AuthBase):
 
     def _authorize(self, request: requests.PreparedRequest, tokens: Optional[Dict[str, Any]]) -> None:
         token = tokens.get("access_token") if tokens else None
-        request.headers.pop("DPoP", None)
+        request.headers.pop("DPoP", None)  # a proof is never reused, not even on a retry
         if not token:
-            request.headers.pop("Authorization", None)
             return
         session = self._dpop
         if str(tokens.get("token_type", "")).lower() == "dpop":  # type: ignore[union-attr]
@@ -218,6 +217,7 @@ class TokenAuth(AuthBase):
             setattr(prepared, "_mcp_sync_body_pos", position)
         extract_cookies_to_jar(prepared._cookies, original, response.raw)  # type: ignore[attr-defined]
         prepared.prepare_cookies(prepared._cookies)  # type: ignore[attr-defined]
+        prepared.headers.pop("Authorization", None)
         self._authorize(prepared, self._tokens)
         retried = response.connection.send(prepared, **kwargs)
         retried.history.append(response)
