@@ -48,9 +48,9 @@ class Recorder:
         self.calls.clear()
 
 
-@pytest.fixture(scope="module")
-def skills_server() -> Iterator[ServerProcess]:
-    server = ServerProcess([str(SKILLS_SERVER)]).start()
+@pytest.fixture(scope="module", params=[[], ["--json-response"]], ids=["sse-replies", "json-replies"])
+def skills_server(request: Any) -> Iterator[ServerProcess]:
+    server = ServerProcess([str(SKILLS_SERVER), *request.param]).start()
     yield server
     server.stop()
 
