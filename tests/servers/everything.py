@@ -359,8 +359,8 @@ def numbers(count: int) -> List[int]:
 
 @server.tool()
 def mismatched() -> CallToolResult:
-    """Claims an object output schema but returns a string (the client should notice)."""
-    return CallToolResult(content=[TextContent(type="text", text="oops")], structured_content="not an object")
+    """Claims ``{"a": integer}`` output but returns ``{"a": "a string"}`` (the client should notice)."""
+    return CallToolResult(content=[TextContent(type="text", text="oops")], structured_content={"a": "a string"})
 
 
 @server.tool()
