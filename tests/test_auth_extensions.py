@@ -254,3 +254,28 @@ def test_workload_identity_needs_a_jwt(world, tmp_path):
     with pytest.raises(AuthError, match="not a JWT"):
         Client(world.mcp_url, auth=WorkloadIdentity("not-a-jwt")).connect()
     assert world.token_requests == []
+
+
+def test_token_request_survives_a_connection_reset_once_with_fresh_proofs():
+    """A keep-alive connection the AS closed while idle: one more try, never the same proof."""
+    import requests
+
+    from mcp_sync.auth._token import ClientIdentity, token_request
+
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, "https://as.example.com/token", body=requests.ConnectionError("reset by peer"))
+        rsps.add(responses.POST, "https://as.example.com/token", json={"access_token": "t", "token_type": "DPoP"})
+        session = DPoPSession(DPoPKey.generate())
+        record = token_request(requests.Session(), "https://as.example.com/token", {"grant_type": "client_credentials"},
+                               ClientIdentity("c", "s", "client_secret_post"), jwt_audience="https://as.example.com",
+                               timeout=5, dpop=session)
+        assert record["token_type"] == "DPoP" and len(rsps.calls) == 2
+        assert rsps.calls[0].request.headers["DPoP"] != rsps.calls[1].request.headers["DPoP"]
+    with responses.RequestsMock() as rsps:
+        for _ in range(2):
+            rsps.add(responses.POST, "https://as.example.com/token", body=requests.ConnectionError("reset by peer"))
+        with pytest.raises(AuthError, match="reset by peer"):
+            token_request(requests.Session(), "https://as.example.com/token", {"grant_type": "client_credentials"},
+                          ClientIdentity("c", "s", "client_secret_post"), jwt_audience="https://as.example.com",
+                          timeout=5)
+        assert len(rsps.calls) == 2

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 import requests
@@ -124,15 +124,15 @@ def post_token(http: requests.Session, endpoint: str, form: Dict[str, str], iden
     grant = form.get("grant_type")
     fields = {k: v for k, v in form.items() if v is not None}
     for attempt in range(2):
-        headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
-        body = dict(fields)
-        authenticate(identity, body, headers, jwt_audience=jwt_audience)  # fresh client assertion each time
-        if dpop is not None:
-            headers["DPoP"] = dpop.proof("POST", endpoint)
-        try:
-            response = http.post(endpoint, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
+        def build() -> Tuple[Dict[str, str], Dict[str, str]]:
+            headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+            body = dict(fields)
+            authenticate(identity, body, headers, jwt_audience=jwt_audience)  # fresh client assertion each time
+            if dpop is not None:
+                headers["DPoP"] = dpop.proof("POST", endpoint)  # and a fresh proof
+            return body, headers
+
+        response = _post_once_more_on_reset(http, endpoint, build, timeout, grant)
         try:
             payload = json.loads(response.content[:256 * 1024])
         except ValueError:
@@ -151,6 +151,26 @@ def post_token(http: requests.Session, endpoint: str, form: Dict[str, str], iden
             err.error = error  # type: ignore[attr-defined]
             raise err
         return payload
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _post_once_more_on_reset(http: requests.Session, endpoint: str,
+                             build: Callable[[], Tuple[Dict[str, str], Dict[str, str]]], timeout: float,
+                             grant: Optional[str]) -> requests.Response:
+    # A pooled keep-alive connection the server closed while idle fails the POST with a reset
+    # before any answer; one more try on a new connection is safe (a code that was in fact
+    # redeemed is refused as invalid_grant, never redeemed twice).
+    for attempt in range(2):
+        try:
+            body, headers = build()
+            return http.post(endpoint, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except requests.ConnectionError as exc:
+            if attempt == 0 and not isinstance(exc, requests.ConnectTimeout):
+                log.debug("token request (%s) to %s: connection lost (%s); trying once more", grant, endpoint, exc)
+                continue
+            raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
+        except requests.RequestException as exc:
+            raise AuthError(f"token request ({grant}) to {endpoint} failed: {exc}") from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 
