@@ -53,7 +53,9 @@ def iter_sse(chunks: Iterable[bytes], max_event_size: int = DEFAULT_MAX_EVENT_SI
             chunk = chunk[:-1]
             held_cr = True
         if b"\r" in chunk:
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            chunk = chunk.replace(b"\r\n", b"\n")
+            if b"\r" in chunk:  # a lone CR is rare: spare a large chunk the second copy
+                chunk = chunk.replace(b"\r", b"\n")
         buf += chunk
         while True:
             end = buf.find(b"\n\n", scan_from)
@@ -62,7 +64,7 @@ def iter_sse(chunks: Iterable[bytes], max_event_size: int = DEFAULT_MAX_EVENT_SI
                 if len(buf) > max_event_size:
                     raise ProtocolError(f"SSE event larger than the {max_event_size}-byte limit")
                 break
-            raw = bytes(buf[: end + 2])
+            raw = buf[: end + 2]  # a bytearray: one copy, however large the event
             del buf[: end + 2]
             scan_from = 0
             if len(raw) > max_event_size:
@@ -72,7 +74,11 @@ def iter_sse(chunks: Iterable[bytes], max_event_size: int = DEFAULT_MAX_EVENT_SI
                 yield event
 
 
-def _parse_event(raw: bytes) -> Optional[SSEEvent]:
+def _parse_event(raw: bytearray) -> Optional[SSEEvent]:
+    simple = _parse_simple(raw)
+    if simple is not None:
+        return simple
+    raw = bytes(raw)
     try:
         parsed = next(SSEClient([raw]).events(), None)
     except UnicodeDecodeError as exc:
@@ -89,6 +95,45 @@ def _parse_event(raw: bytes) -> Optional[SSEEvent]:
     if event_id is None and retry is None:
         return None  # a comment-only keep-alive
     return SSEEvent("message", "", event_id, retry)
+
+
+def _parse_simple(raw: bytearray) -> Optional[SSEEvent]:
+    """The common shape (``event``/``id``/``retry`` lines and exactly one ``data`` line), parsed
+    without copying the data more than the UTF-8 decoding does; ``None`` for anything else, which
+    sseclient-py then parses. sseclient-py copies a data line about ten times: 32 MiB results
+    spent more time there than in JSON decoding."""
+    view = memoryview(raw)
+    event, event_id, retry, data = "message", None, None, None
+    pos, end = 0, len(raw) - 1  # raw ends with the blank line's "\n\n"
+    try:
+        while pos < end:
+            nl = raw.find(b"\n", pos)
+            if raw.startswith(b"data:", pos):
+                if data is not None:
+                    return None  # several data lines: joined by sseclient-py
+                start = pos + 5 + (raw[pos + 5:pos + 6] == b" ")
+                data = str(view[start:nl], "utf-8")
+            elif raw.startswith(b":", pos):
+                pass  # a comment
+            else:
+                field, sep, value = bytes(view[pos:nl]).decode("utf-8").partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if not sep or field not in ("event", "id", "retry") or "\0" in value:
+                    return None
+                if field == "event":
+                    event = value or "message"
+                elif field == "id":
+                    event_id = value
+                else:
+                    retry = _retry(value)
+            pos = nl + 1
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"SSE event is not valid UTF-8: {exc}") from exc
+    finally:
+        view.release()
+    if not data:
+        return None  # data-less events keep their own handling below
+    return SSEEvent(event, data, event_id, retry)
 
 
 def _retry(value: object) -> Optional[int]:
