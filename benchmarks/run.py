@@ -394,12 +394,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json")
     cfg = parser.parse_args(argv)
-    cfg.rounds = cfg.rounds or (2 if cfg.quick else 5)
-    cfg.seq = 100 if cfg.quick else 250  # per round: >= 1000 calls in a full run
+    cfg.rounds = cfg.rounds or (2 if cfg.quick else 3)
+    cfg.seq = 100 if cfg.quick else -(-1000 // (10 * cfg.rounds)) * 10  # per round: >= 1000 calls in all
     cfg.per_thread = 15 if cfg.quick else 40
     cfg.progress_n = 1000 if cfg.quick else 5000
     cfg.blobs = BLOBS_KB
-    cfg.process_rounds = 3 if cfg.quick else 7
+    cfg.process_rounds = 3 if cfg.quick else 5
     kinds = [k for k in cfg.kinds.split(",") if k]
     if "floor" not in kinds:
         kinds.insert(0, "floor")
