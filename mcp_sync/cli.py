@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ._arguments import ArgumentError, parse_arguments
-from ._display import ToolList, short, text_table, tool_params
+from ._display import ToolList, _type_name, short, text_table
 from ._terminal import Terminal
 from .errors import MCPError, RPCError, ToolError
 
@@ -387,7 +387,7 @@ def cmd_tools(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> 
             term.out(tool.description.strip())
         schema = tool.input_schema or {}
         required = set(schema.get("required") or [])
-        rows = [(name, tool_params_one(prop), "yes" if name in required else "", short((prop or {}).get("description")))
+        rows = [(name, _type_name(prop) if isinstance(prop, dict) else "", "yes" if name in required else "", short((prop or {}).get("description")))
                 for name, prop in (schema.get("properties") or {}).items()]
         if rows:
             term.out("")
@@ -400,12 +400,6 @@ def cmd_tools(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> 
     else:
         term.out("(no tools)")
     return EXIT_OK
-
-
-def tool_params_one(prop: Any) -> str:
-    from ._display import _type_name
-
-    return _type_name(prop) if isinstance(prop, dict) else ""
 
 
 def _find_tool(tools: ToolList, name: str) -> Any:
