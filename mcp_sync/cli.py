@@ -387,8 +387,9 @@ def cmd_tools(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> 
             term.out(tool.description.strip())
         schema = tool.input_schema or {}
         required = set(schema.get("required") or [])
-        rows = [(name, _type_name(prop) if isinstance(prop, dict) else "", "yes" if name in required else "", short((prop or {}).get("description")))
-                for name, prop in (schema.get("properties") or {}).items()]
+        props = {name: prop if isinstance(prop, dict) else {} for name, prop in (schema.get("properties") or {}).items()}
+        rows = [(name, _type_name(prop), "yes" if name in required else "", short(prop.get("description")))
+                for name, prop in props.items()]
         if rows:
             term.out("")
             term.out(text_table(["argument", "type", "required", "description"], rows))
