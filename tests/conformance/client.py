@@ -18,7 +18,6 @@ import sys
 from typing import Any, Callable, Dict, Optional
 
 from mcp_sync import Client, MCPError, SkillVerificationError
-from mcp_sync.errors import SkillVerificationError
 
 log = logging.getLogger("conformance-client")
 
@@ -104,21 +103,6 @@ def list_only(client: Client, context: Dict[str, Any]) -> None:
 
 
 def list_skills(client: Client, context: Dict[str, Any]) -> None:
-    """A host lists skills without reading any of their files."""
-    client.skills.list()
-
-
-def load_skills(client: Client, context: Dict[str, Any]) -> None:
-    """Load every skill; one whose SKILL.md fails verification is refused, and nothing more of it
-    is read."""
-    for skill in client.skills.list():
-        try:
-            client.skills.load(skill)
-        except SkillVerificationError as exc:
-            log.info("refused skill %s: %s", skill.uri, exc)
-
-
-def list_skills(client: Client, context: Dict[str, Any]) -> None:
     """A host building its skill registry: the listing only, no file is read."""
     client.skills.list()
 
@@ -148,8 +132,6 @@ SCENARIOS: Dict[str, Callable[[Client, Dict[str, Any]], None]] = {
 def make_client(url: str, scenario: str, context: Dict[str, Any], version: Optional[str]) -> Client:
     options: Dict[str, Any] = {"client_info": CLIENT_INFO, "timeout": 20.0, "elicitation": accept_with_defaults}
     options["protocol"] = version or "auto"
-    if scenario.startswith("sep-2640-"):
-        options["skills"] = True
     options["skills"] = scenario.startswith("sep-2640-")
     from auth import auth_for  # tests/conformance/auth.py: OAuth / client credentials for auth/* scenarios
 
