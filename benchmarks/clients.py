@@ -107,6 +107,8 @@ ECHO_ARGS = {"message": "hello"}
 
 class FloorHandle(Handle):
     def __init__(self, mode: Mode) -> None:
+        self.mode = mode
+        self.shared: Optional["FloorHandle"] = None
         if mode.transport == "streamable-http":
             self.c: Any = floor.FloorHTTP(mode.url, mode.era)
         elif mode.transport == "sse":
@@ -132,11 +134,18 @@ class FloorHandle(Handle):
         return len(self.c.call("tools/call", {"name": "blob", "arguments": {"kb": kb}})["content"][0]["text"])
 
     def threads(self, nthreads: int, per_thread: int) -> float:
-        if isinstance(self.c, floor._Multiplexed) and self.c.reader is None:
-            self.c.start_reader()
-        return super().threads(nthreads, per_thread)
+        if not isinstance(self.c, floor._Multiplexed):
+            return super().threads(nthreads, per_thread)
+        # Threads need a reader thread; a second connection has it, so this one keeps reading
+        # in the caller's thread for the sequential figures.
+        if self.shared is None:
+            self.shared = FloorHandle(self.mode)
+            self.shared.c.start_reader()
+        return Handle.threads(self.shared, nthreads, per_thread)
 
     def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
         self.c.close()
 
 

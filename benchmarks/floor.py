@@ -128,6 +128,12 @@ class _Multiplexed:
         self.reader.start()
 
     def _read(self) -> None:
+        try:
+            self._dispatch()
+        except Exception:  # the stream was closed under us: the benchmark is over
+            pass
+
+    def _dispatch(self) -> None:
         for message in self.inbox:
             key = message.get("id")
             if key is None:

@@ -146,7 +146,8 @@ def bench_mode(mode: Mode, kinds: List[str], cfg: argparse.Namespace) -> Dict[st
         for rnd in range(cfg.rounds):
             print(f"  {mode.name}: round {rnd + 1}/{cfg.rounds}", file=sys.stderr)
             if "connect" in cfg.only:
-                each("connect", rnd, lambda k, h: clients.connect_time(k, mode))
+                for i in range(cfg.connects):  # short and noisy: several samples per round
+                    each("connect", rnd + i, lambda k, h: clients.connect_time(k, mode))
             if "seq" in cfg.only:
                 # Blocks of 10 calls, clients alternating, so a burst of load elsewhere on the
                 # machine lands on every client alike.
@@ -396,6 +397,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     cfg = parser.parse_args(argv)
     cfg.rounds = cfg.rounds or (2 if cfg.quick else 3)
     cfg.seq = 100 if cfg.quick else -(-1000 // (10 * cfg.rounds)) * 10  # per round: >= 1000 calls in all
+    cfg.connects = 2 if cfg.quick else 5
     cfg.per_thread = 15 if cfg.quick else 40
     cfg.progress_n = 1000 if cfg.quick else 5000
     cfg.blobs = BLOBS_KB
