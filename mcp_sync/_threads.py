@@ -9,7 +9,7 @@ import itertools
 import logging
 import queue
 import threading
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List
 
 log = logging.getLogger("mcp_sync.threads")
 

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SERVER = ROOT / "examples" / "server.py"

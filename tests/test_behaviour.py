@@ -9,7 +9,6 @@ import pytest
 from mcp_sync import (
     CallToolResult,
     ClientClosedError,
-    LogEvent,
     ProgressEvent,
     RequestTimeout,
     ResultEvent,

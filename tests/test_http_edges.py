@@ -13,7 +13,6 @@ from mcp_sync import (
     ConnectError,
     HTTPStatusError,
     ProtocolError,
-    RPCError,
     UnsupportedProtocolVersion,
 )
 from mcp_sync.errors import InvalidParams, MethodNotFound

@@ -15,7 +15,7 @@ from typing import Iterator, List
 import pytest
 
 from servers import EXAMPLE_SERVER, ServerProcess
-from mcp_sync import Client, ClientClosedError, ConnectionClosed, StdioServer
+from mcp_sync import Client, ClientClosedError, ConnectionClosed
 
 TESTS = Path(__file__).resolve().parent
 LIGHT_SERVER = str(TESTS / "light_server.py")

@@ -13,7 +13,7 @@ or as a callable that returns a current one.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import requests
 

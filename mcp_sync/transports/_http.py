@@ -1,9 +1,11 @@
-"""What the HTTP transports share: auth, error mapping, JSON decoding, stream shutdown."""
+"""What the HTTP transports share: the base class, auth, error mapping, JSON decoding, reading
+and shutting down streams."""
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, Optional, Tuple, Union
+import threading
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import requests
 from requests.auth import AuthBase
@@ -19,6 +21,8 @@ from ..errors import (
     RequestTimeout,
     RPCError,
 )
+from ..timeouts import Timeout
+from .base import Transport
 
 log = logging.getLogger("mcp_sync.http")
 
@@ -254,3 +258,77 @@ def new_session() -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def body_chunks(response: requests.Response) -> Iterator[bytes]:
+    """A streamed body as it arrives. ``iter_content(chunk_size=None)`` does that only for a
+    chunked body; a stream without length or chunking (HTTP/1.0 style) would be read to its end
+    first, so read whatever the socket has instead."""
+    raw = response.raw
+    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
+        yield from response.iter_content(chunk_size=None)
+        return
+    while True:
+        data = raw.read1(65536, decode_content=True)
+        if not data:
+            return
+        yield data
+
+
+class HTTPTransport(Transport):
+    """What the HTTP transports share: the ``requests`` session (ours, or the caller's, which we
+    never close), extra headers, auth, the message size limit, and waking blocked POSTs."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: Optional[requests.Session] = None,
+        headers: Optional[Dict[str, str]] = None,
+        auth: AuthLike = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        self.url = url
+        self._own_session = session is None
+        self.http = session if session is not None else new_session()
+        self.headers = dict(headers or {})
+        self.auth = make_auth(auth)
+        self.max_message_size = max_message_size
+        self.protocol_version: Optional[str] = None
+        self.timeout = Timeout()
+        self._alive = False
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
+    def set_protocol_version(self, version: str) -> None:
+        self.protocol_version = version
+
+    def _wake_blocked_posts(self) -> None:
+        """Shut down our session's sockets: a caller blocked waiting for a reply's headers has no
+        stream to shut down yet. (A session you passed in keeps its adapters untouched.)"""
+        if self._own_session:
+            for adapter in set(self.http.adapters.values()):
+                if isinstance(adapter, TrackingAdapter):
+                    adapter.shutdown_all()
+
+    def _close_session(self) -> None:
+        if self._own_session:
+            self.http.close()
+
+    def _forget_connections(self) -> None:
+        """In a forked child: drop the parent's connections without touching them (shutting down
+        a socket shared with the parent would break its calls; a pooled keep-alive connection used
+        by both would interleave their bytes). Locks are new: the parent's may be held."""
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._alive = False
+        self.protocol_version = None
+        if self._own_session:
+            self.http = new_session()  # dropping the old one closes only this process's copies of its fds
+        else:
+            for adapter in self.http.adapters.values():
+                adapter.close()  # empties your session's pools in this process (close, no shutdown)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -20,18 +20,16 @@ from .._sse import iter_sse
 from ..errors import ConnectError, ConnectionClosed, ConnectTimeout, MCPError, ProtocolError, RequestTimeout
 from ..timeouts import Timeout
 from ._http import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    AuthLike,
+    HTTPTransport,
+    body_chunks,
     compact,
     content_type,
     decode_json,
-    make_auth,
     map_request_error,
-    new_session,
     shutdown,
     status_error,
 )
-from .base import SessionExpired, Transport
+from .base import SessionExpired
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._engine import Pending
@@ -39,58 +37,22 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("mcp_sync.sse")
 
 
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    """The body as it arrives. ``iter_content(chunk_size=None)`` does that only for a chunked
-    body; a stream without length or chunking (HTTP/1.0 style) would be read to its end first."""
-    raw = response.raw
-    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
-        yield from response.iter_content(chunk_size=None)
-        return
-    while True:
-        data = raw.read1(65536, decode_content=True)
-        if not data:
-            return
-        yield data
-
-
-class SSETransport(Transport):
+class SSETransport(HTTPTransport):
     """HTTP+SSE: ``GET url`` for the stream, ``POST <endpoint>`` for each message."""
 
     name = "sse"
     #: 2024-11-05 servers speak only the ``initialize`` handshake; no ``server/discover`` probe.
     legacy_only = True
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        session: Optional[requests.Session] = None,
-        headers: Optional[Dict[str, str]] = None,
-        auth: AuthLike = None,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    ) -> None:
-        self.url = url
-        self._own_session = session is None
-        self.http = session if session is not None else new_session()
-        self.headers = dict(headers or {})
-        self.auth = make_auth(auth)
-        self.max_message_size = max_message_size
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
         self.endpoint: Optional[str] = None
-        self.protocol_version: Optional[str] = None
-        self.timeout = Timeout()
-        self._alive = False
-        self._closing = threading.Event()
         self._ready = threading.Event()
-        self._lock = threading.Lock()
         self._stream: Optional[requests.Response] = None
         self._reader: Optional[threading.Thread] = None
         self._open_error: Optional[MCPError] = None
 
     # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def alive(self) -> bool:
-        return self._alive
 
     def open(self, timeout: Timeout) -> None:
         self.timeout = timeout
@@ -130,32 +92,21 @@ class SSETransport(Transport):
             raise self._open_error
         log.debug("HTTP+SSE stream open at %s; posting to %s", self.url, self.endpoint)
 
-    def set_protocol_version(self, version: str) -> None:
-        self.protocol_version = version
-
     def reset(self) -> None:
         self._stop()
 
     def close(self) -> None:
         self._stop()
-        if self._own_session:
-            self.http.close()
+        self._close_session()
 
     def after_fork(self) -> None:
         """In a forked child: drop the parent's stream and connections without touching them;
         the next call opens a stream (and a session) of the child's own."""
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
+        self._forget_connections()
         self._ready = threading.Event()
-        self._alive = False
         self._stream = None
         self._reader = None
         self.endpoint = None
-        if self._own_session:
-            self.http = new_session()
-        else:
-            for adapter in self.http.adapters.values():
-                adapter.close()
 
     def _stop(self) -> None:
         self._closing.set()
@@ -163,11 +114,7 @@ class SSETransport(Transport):
         with self._lock:
             stream, self._stream = self._stream, None
         shutdown(stream)
-        if self._own_session:
-            # Wake callers blocked in a POST (a server that stopped reading never answers it).
-            for adapter in set(self.http.adapters.values()):
-                if hasattr(adapter, "shutdown_all"):
-                    adapter.shutdown_all()
+        self._wake_blocked_posts()  # a server that stopped reading never answers a POST
         reader, self._reader = self._reader, None
         if reader is not None and reader is not threading.current_thread():
             reader.join(2.0)
@@ -181,7 +128,7 @@ class SSETransport(Transport):
     def _read(self, response: requests.Response) -> None:
         cause = "the server closed it"
         try:
-            for event in iter_sse(_chunks(response), self.max_message_size):
+            for event in iter_sse(body_chunks(response), self.max_message_size):
                 if self._closing.is_set():
                     return
                 if event.event == "endpoint":

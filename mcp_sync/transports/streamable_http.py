@@ -21,19 +21,17 @@ from .._threads import WorkerPool
 from ..errors import ConnectionClosed, HTTPStatusError, MCPError, ProtocolError, RequestTimeout, RPCError
 from ..timeouts import Timeout
 from ._http import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    AuthLike,
+    HTTPTransport,
+    body_chunks,
     compact,
     content_type,
     decode_json,
-    make_auth,
     map_request_error,
-    new_session,
     read_body,
     shutdown,
     status_error,
 )
-from .base import SessionExpired, Transport
+from .base import SessionExpired
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._engine import Pending
@@ -58,33 +56,14 @@ def encode_header_value(value: str) -> str:
     return "=?base64?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
 
 
-class StreamableHTTPTransport(Transport):
+class StreamableHTTPTransport(HTTPTransport):
     name = "streamable-http"
     cancel_by_abort = True
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        session: Optional[requests.Session] = None,
-        headers: Optional[Dict[str, str]] = None,
-        auth: AuthLike = None,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        get_stream: bool = True,
-    ) -> None:
-        self.url = url
-        self._own_session = session is None
-        self.http = session if session is not None else new_session()
-        self.headers = dict(headers or {})
-        self.auth = make_auth(auth)
-        self.max_message_size = max_message_size
+    def __init__(self, url: str, *, get_stream: bool = True, **options: Any) -> None:
+        super().__init__(url, **options)
         self.want_get_stream = get_stream
         self.session_id: Optional[str] = None
-        self.protocol_version: Optional[str] = None
-        self.timeout = Timeout()
-        self._alive = False
-        self._closing = threading.Event()
-        self._lock = threading.Lock()
         self._streams: Set[requests.Response] = set()
         self._readers: Optional[WorkerPool] = None
         self._get_thread: Optional[threading.Thread] = None
@@ -97,13 +76,6 @@ class StreamableHTTPTransport(Transport):
         self.protocol_version = None
         self._closing.clear()
         self._alive = True
-
-    @property
-    def alive(self) -> bool:
-        return self._alive
-
-    def set_protocol_version(self, version: str) -> None:
-        self.protocol_version = version
 
     def on_initialized(self) -> None:
         if self.want_get_stream:
@@ -124,24 +96,15 @@ class StreamableHTTPTransport(Transport):
         down a socket shared with the parent would break its calls; a pooled keep-alive
         connection used by both would interleave their bytes). The next call connects afresh,
         with a new legacy session of the child's own."""
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._alive = False
+        self._forget_connections()
         self._streams = set()
         self._readers = None
         self._get_thread = None
         self.session_id = None
-        self.protocol_version = None
-        if self._own_session:
-            self.http = new_session()  # the parent's is dropped; that closes only our copies of its fds
-        else:
-            for adapter in self.http.adapters.values():
-                adapter.close()  # empties your session's pools in this process only (close, no shutdown)
 
     def close(self) -> None:
         self._stop(delete=True)
-        if self._own_session:
-            self.http.close()
+        self._close_session()
 
     def _stop(self, delete: bool) -> None:
         self._closing.set()
@@ -151,11 +114,7 @@ class StreamableHTTPTransport(Transport):
             self._streams.clear()
         for response in streams:
             shutdown(response)
-        if self._own_session:
-            # Wake callers blocked waiting for a reply's headers (their sockets are not streams yet).
-            for adapter in set(self.http.adapters.values()):
-                if hasattr(adapter, "shutdown_all"):
-                    adapter.shutdown_all()
+        self._wake_blocked_posts()
         if delete and self.session_id:
             # End the legacy session (a 405 means the server does not allow it: fine).
             try:
@@ -353,7 +312,7 @@ class StreamableHTTPTransport(Transport):
               state: "_StreamState") -> Optional[BaseException]:
         """Read one HTTP response's events until it ends; return why it ended, if by error."""
         try:
-            for event in iter_sse(response.iter_content(chunk_size=None), self.max_message_size):
+            for event in iter_sse(body_chunks(response), self.max_message_size):
                 if event.id is not None:
                     state.last_id = event.id
                 if event.retry is not None:
