@@ -173,6 +173,9 @@ class AutoTransport(Transport):
     def on_initialized(self) -> None:
         self.inner.on_initialized()
 
+    def settle(self) -> None:
+        self.inner.settle()
+
     def probe_timeout(self, default: float) -> Optional[float]:
         return self.inner.probe_timeout(default)
 

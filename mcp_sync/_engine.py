@@ -322,13 +322,16 @@ class Engine:
         self.state.supported_versions = [agreed]
         self.transport.set_protocol_version(agreed)
         self._generation += 1
+        # The optional GET stream opens while notifications/initialized is in flight: one round
+        # trip, not two, and it is in place before connect() returns.
+        self.transport.on_initialized()
         self.notify("notifications/initialized", _connecting=True)
+        self.transport.settle()
         if self.log_level:
             try:
                 self.request("logging/setLevel", {"level": self.log_level}, _connecting=True)
             except RPCError as err:
                 log.warning("the server refused logging/setLevel: %s", err)
-        self.transport.on_initialized()
 
     # ------------------------------------------------------------------ requests
 

@@ -59,7 +59,11 @@ class Transport(abc.ABC):
         """The legacy handshake agreed on ``version``."""
 
     def on_initialized(self) -> None:
-        """The legacy handshake finished (start optional server-to-client streams)."""
+        """The server answered ``initialize``: start optional server-to-client streams, without
+        waiting for them (the engine sends ``notifications/initialized`` meanwhile)."""
+
+    def settle(self) -> None:
+        """Wait, briefly and boundedly, for the streams :meth:`on_initialized` started."""
 
     def probe_timeout(self, default: float) -> Optional[float]:
         """How long ``server/discover`` may take before the server counts as legacy; None to

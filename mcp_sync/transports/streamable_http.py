@@ -63,6 +63,7 @@ class StreamableHTTPTransport(HTTPTransport):
     def __init__(self, url: str, *, get_stream: bool = True, **options: Any) -> None:
         super().__init__(url, **options)
         self.want_get_stream = get_stream
+        self._get_ready: Optional[threading.Event] = None
         self.session_id: Optional[str] = None
         self._streams: Set[requests.Response] = set()
         self._readers: Optional[WorkerPool] = None
@@ -78,15 +79,19 @@ class StreamableHTTPTransport(HTTPTransport):
         self._alive = True
 
     def on_initialized(self) -> None:
+        self._get_ready = None
         if self.want_get_stream:
-            ready = threading.Event()
-            self._get_thread = threading.Thread(target=self._run_get_stream, args=(ready,),
+            self._get_ready = threading.Event()
+            self._get_thread = threading.Thread(target=self._run_get_stream, args=(self._get_ready,),
                                                 name="mcp-sync-reader-get", daemon=True)
             self._get_thread.start()
-            # Wait (briefly) until the server has answered the GET, so that the stream is in
-            # place before our first request: otherwise a server may pick the late GET, not the
-            # request's own stream or its resumption, for messages it sends in the meantime.
-            ready.wait(min(self.timeout.connect, GET_READY_WAIT))
+
+    def settle(self) -> None:
+        # Wait (briefly) until the server has answered the GET, so that the stream is in place
+        # before our first request: otherwise a server may pick the late GET, not the request's
+        # own stream or its resumption, for messages it sends in the meantime.
+        if self._get_ready is not None:
+            self._get_ready.wait(min(self.timeout.connect, GET_READY_WAIT))
 
     def reset(self) -> None:
         self._stop(delete=False)
@@ -384,13 +389,17 @@ class StreamableHTTPTransport(HTTPTransport):
                     return
                 self._streams.add(response)
             ready.set()
+            opened = time.monotonic()
             try:
                 self._pump(response, None, state)
             finally:
                 with self._lock:
                     self._streams.discard(response)
                 shutdown(response)
-            failures = 0 if state.progressed else failures + 1
+            # A quiet stream that lived (until the read timeout, say) was healthy: reconnect
+            # without counting it; only streams that die at once add up to giving up.
+            lived = time.monotonic() - opened >= min(5.0, self.timeout.read)
+            failures = 0 if state.progressed or lived else failures + 1
             state.progressed = False
             if failures > MAX_RECONNECTS or self._closing.wait(_delay(state.retry_ms, failures)):
                 return
