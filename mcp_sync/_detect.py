@@ -164,6 +164,9 @@ class AutoTransport(Transport):
     def send_message(self, message: Dict[str, Any]) -> None:
         self.inner.send_message(message)
 
+    def wait(self, pending: Any, timeout: float) -> Any:
+        return self.inner.wait(pending, timeout)
+
     def abort(self, pending: Any) -> None:
         self.inner.abort(pending)
 

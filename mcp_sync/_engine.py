@@ -423,7 +423,7 @@ class Engine:
                     remaining = min(remaining, hard_deadline - time.monotonic())
                 if remaining <= 0:
                     raise queue.Empty
-                item = pending.queue.get(timeout=remaining)
+                item = self.transport.wait(pending, remaining)
                 if isinstance(item, BaseException):
                     # The transport already lost this request, unless we gave up on it ourselves.
                     finished = not pending.overflowed

@@ -47,6 +47,11 @@ class Transport(abc.ABC):
     def send_message(self, message: Dict[str, Any]) -> None:
         """Send a notification or a response to a server request."""
 
+    def wait(self, pending: "Pending", timeout: float) -> Any:
+        """The next item for ``pending`` (a message or an exception) within ``timeout`` seconds;
+        raise ``queue.Empty`` when none came. A transport may read for the caller meanwhile."""
+        return pending.queue.get(timeout=timeout)
+
     def abort(self, pending: "Pending") -> None:
         """Stop reading the request's response stream, if it has one of its own."""
 

@@ -11,6 +11,7 @@ import collections
 import json
 import logging
 import os
+import queue
 import select
 import signal
 import subprocess
@@ -96,6 +97,9 @@ class StdioTransport(Transport):
         self.stderr_tail: Deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._noise: Deque[str] = collections.deque(maxlen=5)
         self._write_lock = threading.Lock()
+        # Held by whichever thread reads stdout: the reader thread, or a caller waiting for its reply.
+        self._read_lock = threading.Lock()
+        self._reset_reading()
         self._closing = threading.Event()
         self._lost: Optional[MCPError] = None
         self._threads: List[threading.Thread] = []
@@ -118,7 +122,7 @@ class StdioTransport(Transport):
         self._lost = None
         self._closing.clear()
         self.stderr_tail.clear()
-        self._noise.clear()
+        self._reset_reading()
         kwargs: Dict[str, Any] = {}
         if os.name == "posix":
             kwargs["start_new_session"] = True  # its own process group, so shutdown reaches its children
@@ -142,6 +146,14 @@ class StdioTransport(Transport):
         for thread in self._threads:
             thread.start()
 
+    def _reset_reading(self) -> None:
+        self._buf = bytearray()
+        self._scan = 0  # where the search for a newline resumes
+        self._noise.clear()
+        self._noise_run = 0  # non-JSON lines in a row
+        self._eof = False
+        self._stop_reason: Optional[str] = None  # why a caller stopped reading (the reader reports it)
+
     def reset(self) -> None:
         self._stop()
 
@@ -156,6 +168,7 @@ class StdioTransport(Transport):
         self._threads = []
         self._lost = None
         self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._closing = threading.Event()
 
     def _stop(self) -> None:
@@ -212,51 +225,100 @@ class StdioTransport(Transport):
     # ------------------------------------------------------------------ reading
 
     def _read_stdout(self, proc: "subprocess.Popen[bytes]") -> None:
+        """The background reader. It reads only while no waiting caller does (see :meth:`wait`),
+        so notifications, server requests and the process's exit are seen even when nobody waits."""
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
-        buf = bytearray()
-        scan = 0  # where the search for a newline resumes: a long line is scanned once, not per chunk
-        noise = 0
         cause: Optional[str] = None
         try:
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                buf += chunk
-                while True:
-                    end = buf.find(b"\n", scan)
-                    if end < 0:
-                        scan = len(buf)
+            while cause is None and not self._eof:
+                # Wait for output without the lock, so that a caller waiting for its reply can
+                # take the lock and read the reply itself, with no thread hand-off.
+                select.select([fd], [], [])
+                with self._read_lock:
+                    if self._eof:
                         break
-                    line = buf[:end]  # one copy; json.loads takes a bytearray and skips whitespace
-                    del buf[:end + 1]
-                    scan = 0
-                    if not line or line.isspace():  # (strip() would copy a large line again)
-                        continue
-                    try:
-                        message = json.loads(line)
-                    except ValueError:
-                        noise += 1
-                        text = line[:200].decode("utf-8", "replace")
-                        self._noise.append(text)
-                        log.log(logging.WARNING if noise == 1 else logging.DEBUG,
-                                "%s wrote a line that is not JSON to stdout (stdout is for MCP messages only): %r",
-                                self._command(), text)
-                        if noise > MAX_NOISE_LINES:
-                            cause = f"it wrote {noise} lines in a row that are not JSON-RPC to stdout"
-                            return
-                        continue
-                    noise = 0
-                    self.engine.deliver(message)
-                if len(buf) > self.max_message_size:
-                    cause = f"it wrote a message larger than the {self.max_message_size}-byte limit"
-                    return
-        except OSError as exc:
+                    if select.select([fd], [], [], 0)[0]:  # else a caller read it meanwhile
+                        cause = self._read_chunk(fd)
+        except (OSError, ValueError) as exc:  # ValueError: select() on a closed pipe
             cause = f"reading its stdout failed: {exc}"
         finally:
             if not self._closing.is_set():
-                self._on_exit(proc, cause)
+                self._on_exit(proc, cause or self._stop_reason)
+
+    def _read_chunk(self, fd: int) -> Optional[str]:
+        """Read what stdout has and deliver every complete line (the caller holds ``_read_lock``).
+        Returns why reading must stop, if it must; sets ``_eof`` at the end of the stream."""
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            self._eof = True
+            return None
+        buf = self._buf
+        buf += chunk
+        while True:
+            end = buf.find(b"\n", self._scan)
+            if end < 0:
+                # A long line is scanned once, not from its start on every chunk.
+                self._scan = len(buf)
+                break
+            line = buf[:end]  # one copy; json.loads takes a bytearray and skips whitespace
+            del buf[:end + 1]
+            self._scan = 0
+            if not line or line.isspace():  # (strip() would copy a large line again)
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self._noise_run += 1
+                text = line[:200].decode("utf-8", "replace")
+                self._noise.append(text)
+                log.log(logging.WARNING if self._noise_run == 1 else logging.DEBUG,
+                        "%s wrote a line that is not JSON to stdout (stdout is for MCP messages only): %r",
+                        self._command(), text)
+                if self._noise_run > MAX_NOISE_LINES:
+                    self._eof = True
+                    return f"it wrote {self._noise_run} lines in a row that are not JSON-RPC to stdout"
+                continue
+            self._noise_run = 0
+            self.engine.deliver(message)
+        if len(buf) > self.max_message_size:
+            self._eof = True
+            return f"it wrote a message larger than the {self.max_message_size}-byte limit"
+        return None
+
+    def wait(self, pending: "Pending", timeout: float) -> Any:
+        """Leader/follower: while nobody else reads stdout, the waiting caller reads it itself and
+        delivers what it reads to everyone, until its own message arrives. Otherwise it waits on
+        its queue like any caller."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return pending.queue.get_nowait()
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise queue.Empty
+            proc = self.proc
+            if proc is None or proc.stdout is None or self._eof or not self._read_lock.acquire(blocking=False):
+                return pending.queue.get(timeout=remaining)
+            try:
+                if self._eof:
+                    continue
+                fd = proc.stdout.fileno()
+                if select.select([fd], [], [], remaining)[0]:
+                    cause = self._read_chunk(fd)
+                    if cause is not None:
+                        # Stop the process: its stdout then ends, and the reader thread reports why.
+                        self._stop_reason = cause
+                        self._signal(proc, _KILL)
+            except (OSError, ValueError):
+                self._eof = True  # the reader thread finds the cause and reports it
+            finally:
+                self._read_lock.release()
+            if self._eof:
+                # The reader thread names the exit and fails every pending request, this one too.
+                return pending.queue.get(timeout=max(0.0, deadline - time.monotonic()))
 
     def _drain_stderr(self, proc: "subprocess.Popen[bytes]") -> None:
         assert proc.stderr is not None
