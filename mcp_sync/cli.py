@@ -548,73 +548,39 @@ def cmd_complete(client: Any, args: argparse.Namespace, term: Terminal, _: Any) 
 
 
 _CHANGES = {
-    "notifications/tools/list_changed": "tools changed",
-    "notifications/prompts/list_changed": "prompts changed",
-    "notifications/resources/list_changed": "resources changed",
-    "notifications/resources/updated": "resource updated",
+    "tools": "tools changed",
+    "prompts": "prompts changed",
+    "resources": "resources changed",
+    "resource_updated": "resource updated",
+    "task": "task changed",
+    "resubscribed": "subscription re-opened (re-read what you depend on)",
 }
 
 
 def cmd_listen(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> int:
-    from .events import NotificationEvent
-    from .timeouts import Timeout
-
-    everything = not (args.tools or args.prompts or args.resources or args.resource)
-    wanted = {"toolsListChanged": args.tools or everything, "promptsListChanged": args.prompts or everything,
-              "resourcesListChanged": args.resources or everything}
-    deadline = time.monotonic() + args.duration if args.duration else None
-    seen = 0
-
-    def show(message: Dict[str, Any]) -> bool:
-        nonlocal seen
-        method = message.get("method", "")
-        if method not in _CHANGES:
-            return False
-        seen += 1
-        if term.json_output:
-            term.out(json.dumps(message, ensure_ascii=False))
-        else:
-            uri = (message.get("params") or {}).get("uri")
-            term.out(_CHANGES[method] + (f": {uri}" if uri else ""))
-        return args.count is not None and seen >= args.count
-
+    """Print change notifications as they come (one API over both eras: ``client.subscribe``)."""
     if args.count == 0:
         return EXIT_OK
+    everything = not (args.tools or args.prompts or args.resources or args.resource)
     client.connect()
-    term.err(f"listening to {client.server_info.name or 'the server'} (Ctrl-C to stop)")
-    if client.era == "modern":
-        params: Dict[str, Any] = {"notifications": {k: True for k, v in wanted.items() if v}}
-        if args.resource:
-            params["notifications"]["resourceSubscriptions"] = list(args.resource)
-        # The call timeout bounds the listen; read stays bounded, servers send keep-alives.
-        timeout = Timeout(call=args.duration or 10 * 365 * 86400.0)
-        try:
-            for event in client.stream("subscriptions/listen", params, timeout=timeout):
-                if isinstance(event, NotificationEvent) and show(event.message):
-                    return EXIT_OK
-        except MCPError as exc:
-            from .errors import RequestTimeout
-
-            if isinstance(exc, RequestTimeout) and args.duration:
-                return EXIT_OK
-            raise
-        return EXIT_OK
-    import queue
-
-    inbox: "queue.SimpleQueue[Dict[str, Any]]" = queue.SimpleQueue()
-    remove = client.on_notification(None, inbox.put)
-    try:
-        for uri in args.resource:
-            client.call("resources/subscribe", {"uri": uri})
-        while deadline is None or time.monotonic() < deadline:
+    deadline = time.monotonic() + args.duration if args.duration else None
+    seen = 0
+    with client.subscribe(args.resource, tools=args.tools or everything, prompts=args.prompts or everything,
+                          resource_list=args.resources or everything) as sub:
+        term.err(f"listening to {client.server_info.name or 'the server'} (Ctrl-C to stop)")
+        while not sub.closed and (deadline is None or time.monotonic() < deadline):
             wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-            try:
-                if show(inbox.get(timeout=wait)):
-                    return EXIT_OK
-            except queue.Empty:
+            event = sub.get(timeout=wait)
+            if event is None:
                 continue
-    finally:
-        remove()
+            seen += 1
+            if term.json_output:
+                term.out(json.dumps({"kind": event.kind, "uri": event.uri, "message": event.message},
+                                    ensure_ascii=False, default=str))
+            else:
+                term.out(_CHANGES.get(event.kind, event.kind) + (f": {event.uri}" if event.uri else ""))
+            if args.count is not None and seen >= args.count:
+                break
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from conftest import shared_server
 from servers import ROOT
 
 UX_SERVER = Path(__file__).resolve().parent / "ux_server.py"
+EVERYTHING = Path(__file__).resolve().parent / "servers" / "everything.py"
 SCRIPT = Path(sys.executable).parent / ("mcp-sync.exe" if os.name == "nt" else "mcp-sync")
 
 
@@ -185,6 +186,36 @@ def test_resources_read_prompts_complete(url, tmp_path):
     assert json.loads(run(url, "complete", "--prompt", "greet", "name", "B", "--json").stdout)["values"] == ["Bob"]
 
 
+@pytest.mark.parametrize("protocol", ["auto", "2025-11-25"])
+def test_listen_prints_real_change_notifications(protocol):
+    """`listen` subscribes (modern subscriptions/listen, or legacy resources/subscribe) and prints
+    what the server reports; a tool call from another client makes the server report it."""
+    from mcp_sync import Client
+
+    server = shared_server((str(EVERYTHING),))
+    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "mcp_sync"]
+    listen = subprocess.Popen([*cmd, server.url, "--protocol", protocol, "listen", "--resource", "demo://greeting",
+                               "--tools", "--count", "2", "--duration", "30"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+    try:
+        assert "listening to" in listen.stderr.readline()
+        with Client(server.url, protocol=protocol) as client:
+            deadline = time.monotonic() + 20
+            while listen.poll() is None and time.monotonic() < deadline:
+                client.call_tool("touch", {"uri": "demo://greeting"})
+                client.call_tool("change_tools")
+                time.sleep(0.3)
+        out, err = listen.communicate(timeout=20)
+    finally:
+        if listen.poll() is None:
+            listen.kill()
+            listen.communicate()
+    assert listen.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert set(lines) <= {"resource updated: demo://greeting", "tools changed"}, out
+
+
 def test_listen_runs_until_its_duration(url):
     started = time.monotonic()
     proc = run(url, "listen", "--duration", "1")
@@ -195,8 +226,6 @@ def test_listen_runs_until_its_duration(url):
 
 def test_stdio_target_after_double_dash():
     proc = run("call", "echo", "message=over stdio", "--", sys.executable, str(UX_SERVER), "--transport", "stdio")
-    if proc.returncode == 2 and "must be an http(s):// URL" in proc.stderr:
-        pytest.skip("this build has no stdio transport yet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "over stdio"
 
