@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 from . import _mrtr
 from ._cache import ResultCache
 from ._schema import InvalidHeaderAnnotation, Path, header_paths, output_error, param_headers
-from .errors import HeaderMismatch, OutputValidationError, ProtocolError
+from .errors import HeaderMismatch, MethodNotFound, OutputValidationError, ProtocolError
 from .events import LogEvent, event_from_message
 from .handlers import Interactions, RootsLike
 from .skills import Skills
@@ -62,6 +62,7 @@ class FeaturesMixin:
         self._cache = ResultCache()
         self._tool_headers: Dict[str, Dict[Path, str]] = {}
         self._tool_outputs: Dict[str, Any] = {}
+        self._tools_needing_tasks: set = set()  # legacy tools whose execution.taskSupport is "required"
         self._tool_lock = threading.Lock()
         self._engine.add_handler(None, self._cache.on_notification)
         self._engine.extra_headers = self._param_headers
@@ -243,6 +244,11 @@ class FeaturesMixin:
                     paths = {}
                 if isinstance(name, str):
                     self._tool_headers[name] = paths
+                    execution = tool.get("execution") if isinstance(tool.get("execution"), dict) else {}
+                    if execution.get("taskSupport") == "required":
+                        self._tools_needing_tasks.add(name)
+                    else:
+                        self._tools_needing_tasks.discard(name)
                     if tool.get("outputSchema") is not None:
                         self._tool_outputs[name] = tool["outputSchema"]
                     else:
@@ -261,8 +267,21 @@ class FeaturesMixin:
 
     def _call_tool_result(self, name: str, params: Dict[str, Any], timeout: TimeoutLike,
                           on_message: Any) -> CallToolResult:
+        if self._engine.state.era == "legacy" and name in self._tools_needing_tasks:
+            # 2025-11-25: such a tool runs only as a task; ask for one, and follow it to the result.
+            params = {**params, **self._task_runner.start_params()}
         try:
             final = self._drive("tools/call", params, timeout, on_message)
+        except MethodNotFound:
+            # A legacy tool that requires a task answers a plain call with -32601: learn that
+            # from tools/list (once), then call it as a task.
+            if self._engine.state.era != "legacy" or "task" in params or \
+                    _dict_get(self._engine.state.capabilities, "tasks", "requests", "tools", "call") is None:
+                raise
+            self._register_tools(self._list("tools/list", "tools", None, True, False))
+            if name not in self._tools_needing_tasks:
+                raise
+            return self._call_tool_result(name, params, timeout, on_message)
         except HeaderMismatch:
             if self._engine.state.era != "modern":
                 raise
@@ -287,6 +306,12 @@ class FeaturesMixin:
         if problem is not None:
             raise OutputValidationError(f"tools/call {name}: structuredContent does not match the tool's "
                                         f"outputSchema: {problem}", result=result)
+
+
+def _dict_get(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _parse(model: Any, result: Dict[str, Any], method: str) -> Any:

@@ -88,3 +88,20 @@ def test_a_task_nobody_asked_for_is_a_protocol_error():
     runner = TaskRunner(FakeEngine(), None, enabled=False)
     with pytest.raises(ProtocolError):
         runner.is_task_result({"resultType": "task", "taskId": "t"})
+
+
+legacy_ev = ev_fixture([m for m in EV_MODES if not m.modern and m.name != "legacy-json"])
+
+
+@pytest.mark.parametrize("list_first", [True, False])
+def test_legacy_tool_that_requires_a_task_is_called_as_one(legacy_ev, list_first):
+    """2025-11-25: a tool with execution.taskSupport "required" fails a plain call (-32601);
+    call_tool asks for a task by itself (learning it from tools/list, first or after that error)
+    and still just blocks until the result."""
+    with legacy_ev() as client:
+        if list_first:
+            tools = {t.name: t for t in client.list_tools()}
+            assert tools["task_only_job"].execution == {"taskSupport": "required"}
+        assert client.call_tool("task_only_job", {"seconds": 0.2}).text == "task finished after 0.2s"
+        with pytest.raises(MCPError):
+            client.call("tools/call", {"name": "task_only_job", "arguments": {}})  # the plain call the server refuses

@@ -180,7 +180,18 @@ async def legacy_tasks_middleware(ctx: Any, call_next: Any) -> Any:
             caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
             result = {**result, "capabilities": caps}
         return result
-    if method == "tools/call" and isinstance(params.get("task"), dict) and params.get("name") == "task_job":
+    if method == "tools/list":
+        result = await call_next(ctx)
+        for tool in result.get("tools", []) if isinstance(result, dict) else []:
+            if tool.get("name") == "task_only_job":
+                tool["execution"] = {"taskSupport": "required"}
+        return result
+    if method == "tools/call" and params.get("name") == "task_only_job" and not isinstance(params.get("task"), dict):
+        from mcp.shared.exceptions import MCPError
+
+        raise MCPError(code=-32601, message="task_only_job must be called as a task")
+    if method == "tools/call" and isinstance(params.get("task"), dict) and params.get("name") in ("task_job",
+                                                                                                 "task_only_job"):
         args = params.get("arguments") or {}
         task = tasks.create(float(args.get("seconds", 0.3)))
         return {"task": _legacy_task(task)}
@@ -419,6 +430,12 @@ def task_job(seconds: float = 0.3, ask: bool = False) -> str:
     """Runs as a task for clients that opted in; otherwise answers directly."""
     time.sleep(min(seconds, 2.0))
     return f"ran inline for {seconds}s"
+
+
+@server.tool(structured_output=False)  # its task result (like task_job's) has no structuredContent
+def task_only_job(seconds: float = 0.3) -> str:
+    """Legacy servers run it only as a task (execution.taskSupport "required")."""
+    return "never run inline"
 
 
 def _legacy_handlers() -> None:
