@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
-from .errors import ProtocolError
+from .errors import ProtocolError, URLElicitationRequired
 from .timeouts import Timeout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +51,12 @@ def drive(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", m
                     yield message
                     continue
                 result = engine.result_of(message, method)
+        except URLElicitationRequired as err:
+            rounds += 1
+            if not _visit_urls(err, interactions, engine, rounds, max_rounds):
+                raise
+            current = dict(original)
+            continue  # the user went through the URLs: the same request again, with a new id
         finally:
             exchange.close()
         assert result is not None
@@ -84,6 +90,25 @@ def drive(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", m
             raise ProtocolError(f"{method}: unexpected resultType {kind!r}", method=method)
         yield Final(result, rounds)
         return
+
+
+def _visit_urls(err: URLElicitationRequired, interactions: "Interactions", engine: "Engine", rounds: int,
+                max_rounds: int) -> bool:
+    """2025-11-25 ``-32042``: put each URL elicitation to the elicitation handler (URL mode).
+    True when the user accepted them all, so the request is worth retrying; False to raise."""
+    if engine.state.era != "legacy" or interactions.elicitation is None or rounds > max_rounds:
+        return False
+    elicitations = err.data.get("elicitations") if isinstance(err.data, dict) else None
+    if not isinstance(elicitations, list) or not elicitations:
+        return False
+    for elicitation in elicitations:
+        if not isinstance(elicitation, dict) or not isinstance(elicitation.get("url"), str):
+            return False
+        answer = interactions.answer("elicitation/create", {"mode": "url", **elicitation})
+        if answer.get("action") != "accept":
+            log.info("%s: the user did not accept %s", err.method, elicitation.get("url"))
+            return False
+    return True
 
 
 def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", method: str,

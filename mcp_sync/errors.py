@@ -48,6 +48,7 @@ __all__ = [
     "ResourceNotFound",
     "HeaderMismatch",
     "MissingRequiredClientCapability",
+    "URLElicitationRequired",
     "ToolError",
     "AuthError",
     "ClientClosedError",
@@ -232,6 +233,13 @@ class HeaderMismatch(RPCError):
 
 class MissingRequiredClientCapability(RPCError):
     code = -32021
+
+
+class URLElicitationRequired(RPCError):
+    """2025-11-25: the server needs the user to visit URLs first (``data["elicitations"]``). With an
+    ``elicitation=`` handler the client runs them and retries; without one, this is raised."""
+
+    code = -32042
 
 
 class _UnsupportedVersionRPC(RPCError):

@@ -153,3 +153,45 @@ def test_set_log_level_validates():
     with pytest.raises(ValueError):
         client.set_log_level("loud")
     client.close()
+
+
+legacy_http = ev_fixture([m for m in EV_MODES if m.name in ("legacy", "sse", "stdio-legacy")])
+
+
+def test_url_elicitation_required_runs_the_urls_then_retries(legacy_http):
+    """2025-11-25 -32042: the handler sees each URL (URL mode); once the user accepted, the same
+    call is sent again and succeeds. Without a handler, or when the user declines, it is raised."""
+    import uuid
+
+    from mcp_sync.errors import URLElicitationRequired
+
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    seen = []
+    clients = []
+
+    def visit(request):
+        seen.append((request.mode, request.url, request.message))
+        # What the user's browser would do at the URL (the same server: a stdio server is per client).
+        clients[0].call_tool("visit_url", {"account": account})
+        return {"action": "accept"}
+
+    with legacy_http(elicitation=visit) as client:
+        clients.append(client)
+        with pytest.raises(URLElicitationRequired) as info:
+            client.call("tools/call", {"name": "connect_account", "arguments": {"account": account}})
+        assert info.value.data["elicitations"][0]["elicitationId"] == f"connect-{account}"
+        assert client.call_tool("connect_account", {"account": account}).text == f"{account} connected"
+    assert seen == [("url", f"https://accounts.example.com/connect?account={account}", f"Connect {account} first")]
+
+
+def test_url_elicitation_required_is_raised_when_the_user_declines(legacy_http):
+    from mcp_sync.errors import URLElicitationRequired
+
+    asked = []
+    with legacy_http(elicitation=lambda request: asked.append(request.url) or {"action": "decline"}) as client:
+        with pytest.raises(URLElicitationRequired):
+            client.call_tool("connect_account", {"account": "never-visited"})
+    assert len(asked) == 1
+    with legacy_http() as bare:  # no handler: nothing to ask, the error is the answer
+        with pytest.raises(URLElicitationRequired):
+            bare.call_tool("connect_account", {"account": "never-visited"})

@@ -432,6 +432,29 @@ def task_job(seconds: float = 0.3, ask: bool = False) -> str:
     return f"ran inline for {seconds}s"
 
 
+_visited: set = set()
+
+
+@server.tool()
+def connect_account(account: str) -> str:
+    """2025-11-25 URL elicitation: fails with -32042 until ``visit_url(account)`` was called."""
+    from mcp.shared.exceptions import UrlElicitationRequiredError
+    from mcp_types import ElicitRequestURLParams
+
+    if account not in _visited:
+        raise UrlElicitationRequiredError([ElicitRequestURLParams(
+            message=f"Connect {account} first", url=f"https://accounts.example.com/connect?account={account}",
+            elicitation_id=f"connect-{account}")])
+    return f"{account} connected"
+
+
+@server.tool()
+def visit_url(account: str) -> str:
+    """What the user's browser would do at the URL connect_account names."""
+    _visited.add(account)
+    return "visited"
+
+
 @server.tool(structured_output=False)  # its task result (like task_job's) has no structuredContent
 def task_only_job(seconds: float = 0.3) -> str:
     """Legacy servers run it only as a task (execution.taskSupport "required")."""
