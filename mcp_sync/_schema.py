@@ -105,6 +105,28 @@ class _NoNetwork(Exception):
     pass
 
 
+#: A schema bigger than this is not validated (the spec asks clients to bound validation cost;
+#: a server could otherwise send a schema built to make every result slow to check).
+MAX_SCHEMA_DEPTH = 64
+MAX_SCHEMA_NODES = 10_000
+
+
+def schema_too_costly(schema: Any) -> Optional[str]:
+    """Why ``schema`` is too big to validate against, or ``None``."""
+    nodes = 0
+    stack = [(schema, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"it nests deeper than {MAX_SCHEMA_DEPTH} levels"
+        if nodes > MAX_SCHEMA_NODES:
+            return f"it has more than {MAX_SCHEMA_NODES} parts"
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return None
+
+
 def output_error(schema: Any, value: Any) -> Optional[str]:
     """Why ``value`` does not match ``schema``; ``None`` when it does, or when it cannot be
     checked (no ``jsonschema``, an invalid schema, a ``$ref`` that would need the network)."""
@@ -115,6 +137,10 @@ def output_error(schema: Any, value: Any) -> Optional[str]:
     except ImportError:
         return None
     if not isinstance(schema, (dict, bool)):
+        return None
+    too_costly = schema_too_costly(schema)
+    if too_costly is not None:
+        log.warning("not validating structured output against a schema this large: %s", too_costly)
         return None
 
     def refuse(uri: str) -> Any:

@@ -89,3 +89,18 @@ def test_output_schemas_never_fetch_network_refs(caplog):
     assert output_error(local, [1, 2]) is None
     assert "is not of type 'integer'" in output_error(local, [1, "x"])
     assert output_error({"type": "string"}, "any JSON type") is None
+
+
+def test_output_validation_cost_is_bounded(caplog):
+    """A schema built to make validation slow (too deep, too many parts) is logged, not used."""
+    from mcp_sync._schema import MAX_SCHEMA_DEPTH, MAX_SCHEMA_NODES, output_error
+
+    deep: dict = {"type": "integer"}
+    for _ in range(MAX_SCHEMA_DEPTH + 1):
+        deep = {"type": "object", "properties": {"a": deep}}
+    wide = {"anyOf": [{"const": i} for i in range(MAX_SCHEMA_NODES + 1)]}
+    assert output_error({"type": "object", "properties": {"a": {"type": "integer"}}}, {"a": "x"}) is not None
+    with caplog.at_level("WARNING", logger="mcp_sync"):
+        assert output_error(deep, {"a": "not what the schema says"}) is None
+        assert output_error(wide, -1) is None
+    assert "deeper than" in caplog.text and "more than" in caplog.text
