@@ -42,10 +42,11 @@ def test_header_mismatch_rereads_tools_and_retries(http_modern):
         assert client.call_tool("regional", {"region": "ap"}).text == "ap:1:False:"
 
 
-def test_annotations_are_kept_elsewhere(ev):
-    if ev.mode.modern and ev.mode.transport == "streamable-http":
-        pytest.skip("covered above")
-    with ev() as client:
+not_modern_http = ev_fixture([m for m in EV_MODES if not (m.modern and m.transport == "streamable-http")])
+
+
+def test_annotations_are_kept_elsewhere(not_modern_http):
+    with not_modern_http() as client:
         assert "bad_header" in {t.name for t in client.list_tools()}  # only HTTP clients must drop
 
 
