@@ -270,6 +270,18 @@ def test_token_is_never_sent_to_another_origin():
 
 
 @responses.activate
+def test_token_is_not_sent_after_a_redirect_to_another_origin_that_answers_401():
+    auth = OAuth(MCP, interaction=NoLogin())
+    auth._tokens = {"access_token": "secret-token"}
+    responses.add(responses.POST, MCP, status=307, headers={"Location": "https://elsewhere.example.com/x"})
+    responses.add(responses.POST, "https://elsewhere.example.com/x", status=401, headers={"WWW-Authenticate": "Bearer"})
+    response = requests.post(MCP, data=b"{}", auth=auth)
+    assert response.status_code == 401
+    elsewhere = [c.request for c in responses.calls if c.request.url.startswith("https://elsewhere.")]
+    assert elsewhere and all("Authorization" not in r.headers for r in elsewhere)
+
+
+@responses.activate
 def test_resource_mismatch_stops_before_authorizing():
     mock_world(responses.mock, prm={"resource": "https://evil.example.com/mcp", "authorization_servers": [AS]})
     responses.add(responses.POST, MCP, status=401, headers={"WWW-Authenticate": "Bearer"})

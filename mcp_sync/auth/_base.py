@@ -158,7 +158,9 @@ class TokenAuth(AuthBase):
         # Bounded: one 401 retry, one DPoP nonce retry, plus max_step_up 403 retries per request.
         for _ in range(3 + self.max_step_up):
             status = response.status_code
-            if response.request is None:
+            if response.request is None or origin(response.request.url or "") != self._origin:
+                # A redirect took the request elsewhere: its 401 is not ours to answer, and the
+                # retry would carry our token there.
                 return response
             session = self._dpop
             fresh_nonce = session.observe(response) if session is not None else False
