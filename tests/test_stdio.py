@@ -172,3 +172,33 @@ def test_a_modern_server_slower_to_start_than_the_probe_is_still_modern():
     with Client(stdio_command(), probe_timeout=0.05, timeout=30) as client:
         assert client.era == "modern"
         assert client.call_tool("echo", {"message": "late"}).text == "late"
+
+
+def test_works_when_its_pipes_get_descriptor_numbers_above_1024():
+    # select() cannot watch a descriptor >= FD_SETSIZE (1024): long-running hosts raise the
+    # open-file limit and have that many open, so the server's pipes land above it.
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the open-file limit cannot reach 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if soft != resource.RLIM_INFINITY else soft, hard))
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        with Client(scripted(), timeout=20) as client:
+            assert client._transport.proc.stdout.fileno() > 1024
+            assert client.call_tool("echo", {"message": "high"}).text == "high"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_deeply_nested_line_on_stdout_is_noise_not_a_crash(caplog):
+    # json.loads raises RecursionError (not ValueError) on deep nesting.
+    code = ("import os, sys; sys.stdout.write('[' * 200000 + '\\n'); sys.stdout.flush(); "
+            f"os.execv(sys.executable, [sys.executable, {SCRIPTED!r}])")
+    with Client([sys.executable, "-c", code], timeout=20) as client:
+        assert client.call_tool("echo", {"message": "still here"}).text == "still here"
+    assert "not JSON" in caplog.text

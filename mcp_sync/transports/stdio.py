@@ -1,6 +1,7 @@
 """The stdio transport (spec digest §2.4): the server is our subprocess, one JSON message per line.
 
-A reader thread turns the child's stdout into messages for the engine; a second thread drains
+A reader thread turns the child's stdout into messages for the engine (a caller waiting for its
+reply reads in its place while nobody else does: :meth:`StdioTransport.wait`); a second thread drains
 stderr (always a pipe, so this works where ``sys.stderr`` has no ``fileno()``, as in Jupyter) into
 the ``mcp_sync.stdio`` logger and a ring buffer of its last lines. When the process exits or
 closes stdout, every pending call fails at once with its exit code and those lines.
@@ -232,15 +233,19 @@ class StdioTransport(Transport):
         cause: Optional[str] = None
         try:
             while cause is None and not self._eof:
+                if not _HAVE_POLL:  # pragma: no cover - Windows: no waiting on pipes, callers never read
+                    with self._read_lock:
+                        cause = self._read_chunk(fd)
+                    continue
                 # Wait for output without the lock, so that a caller waiting for its reply can
                 # take the lock and read the reply itself, with no thread hand-off.
-                select.select([fd], [], [])
+                _ready(fd, select.POLLIN, None)
                 with self._read_lock:
                     if self._eof:
                         break
-                    if select.select([fd], [], [], 0)[0]:  # else a caller read it meanwhile
+                    if _ready(fd, select.POLLIN, 0):  # else a caller read it meanwhile
                         cause = self._read_chunk(fd)
-        except (OSError, ValueError) as exc:  # ValueError: select() on a closed pipe
+        except (OSError, ValueError) as exc:  # ValueError: a closed pipe
             cause = f"reading its stdout failed: {exc}"
         finally:
             if not self._closing.is_set():
@@ -268,7 +273,7 @@ class StdioTransport(Transport):
                 continue
             try:
                 message = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
                 self._noise_run += 1
                 text = line[:200].decode("utf-8", "replace")
                 self._noise.append(text)
@@ -300,13 +305,14 @@ class StdioTransport(Transport):
             if remaining <= 0:
                 raise queue.Empty
             proc = self.proc
-            if proc is None or proc.stdout is None or self._eof or not self._read_lock.acquire(blocking=False):
+            if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
+                    or not self._read_lock.acquire(blocking=False)):
                 return pending.queue.get(timeout=remaining)
             try:
                 if self._eof:
                     continue
                 fd = proc.stdout.fileno()
-                if select.select([fd], [], [], remaining)[0]:
+                if _ready(fd, select.POLLIN, remaining):
                     cause = self._read_chunk(fd)
                     if cause is not None:
                         # Stop the process: its stdout then ends, and the reader thread reports why.
@@ -403,7 +409,7 @@ class StdioTransport(Transport):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise RequestTimeout(f"{method}: the server did not read its stdin in time", method=method)
-                    select.select([], [fd], [], min(remaining, 0.5))
+                    _ready(fd, select.POLLOUT, min(remaining, 0.5))
                 except (BrokenPipeError, ConnectionResetError, OSError) as exc:
                     break_error = exc
                     break
@@ -432,6 +438,19 @@ class StdioTransport(Transport):
 
     def is_legacy_verdict(self, error: BaseException) -> bool:
         return isinstance(error, (RPCError, RequestTimeout))
+
+
+#: poll() takes any descriptor; select() fails on one above FD_SETSIZE (1024), which a host with
+#: many open files (and a raised limit) gives our pipes. Windows has neither for pipes.
+_HAVE_POLL = hasattr(select, "poll")
+
+
+def _ready(fd: int, events: int, timeout: Optional[float]) -> bool:
+    """Whether ``fd`` is ready for ``events`` within ``timeout`` seconds (None: no limit). A closed
+    or broken descriptor counts as ready: the read or write that follows raises the cause."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(None if timeout is None else max(0.0, timeout) * 1000.0))
 
 
 def _copy(error: MCPError, method: str) -> MCPError:
