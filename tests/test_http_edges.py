@@ -224,3 +224,21 @@ def test_bearer_token_goes_in_the_authorization_header():
         client.list_tools()
         assert "s3cret" not in repr(client)
     assert seen == ["Bearer s3cret", "Bearer s3cret"]
+
+
+@responses.activate
+def test_a_json_reply_nested_too_deeply_to_parse_is_a_protocol_error():
+    # json raises RecursionError, not ValueError, on deep nesting; it must not leak out.
+    modern_server(responses, lambda body, request: (200, {"Content-Type": "application/json"}, "[" * 200000))
+    with Client(URL) as client:
+        with pytest.raises(ProtocolError, match="not valid JSON"):
+            client.call_tool("echo", {"message": "x"})
+
+
+@responses.activate
+def test_an_error_body_nested_too_deeply_to_parse_is_still_an_http_status_error():
+    modern_server(responses, lambda body, request: (500, {"Content-Type": "application/json"}, "[" * 60000))
+    with Client(URL) as client:
+        with pytest.raises(HTTPStatusError) as info:
+            client.call_tool("echo", {"message": "x"})
+    assert info.value.status_code == 500

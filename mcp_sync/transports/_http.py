@@ -115,7 +115,7 @@ def _innermost(exc: BaseException) -> str:
 def decode_json(data: Union[bytes, str], where: str, method: Optional[str] = None) -> Any:
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply to parse
         snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
         raise ProtocolError(f"{where} is not valid JSON ({exc}): {snippet!r}", method=method) from exc
 
@@ -158,7 +158,7 @@ def status_error(response: requests.Response, method: Optional[str]) -> MCPError
     if content_type(response) == "application/json" and body:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
             err = RPCError.from_error(payload["error"], method=method)
