@@ -451,6 +451,24 @@ def test_browser_login_receives_the_redirect():
     assert login.authorize("https://as.example.com/authorize").endswith("/callback?code=abc&state=s")
 
 
+@pytest.mark.timeout(30)
+def test_browser_login_is_not_held_up_by_an_idle_connection():
+    # Browsers open speculative connections they may never use; one must not block the listener.
+    import socket
+
+    login = BrowserLogin(open_browser=False, timeout=15)
+    redirect = login.prepare()
+    idle = socket.create_connection(("127.0.0.1", urlsplit(redirect).port), timeout=5)
+    try:
+        login.show = lambda url: threading.Thread(
+            target=lambda: requests.get(redirect + "?code=abc&state=s", timeout=14), daemon=True).start()
+        started = time.monotonic()
+        assert login.authorize("https://as.example.com/authorize").endswith("?code=abc&state=s")
+        assert time.monotonic() - started < 10
+    finally:
+        idle.close()
+
+
 def test_browser_login_refuses_unsafe_authorization_urls():
     login = BrowserLogin(open_browser=False, show=lambda url: pytest.fail("shown"), timeout=1)
     login.prepare()

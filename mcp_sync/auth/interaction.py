@@ -67,6 +67,9 @@ class _OneShotServer(HTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _OneShotServer
+    # Connections are served one at a time, and browsers open speculative ones they may never
+    # use: an idle connection is dropped after this many seconds, not waited on for ever.
+    timeout = 2.0
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         if urlsplit(self.path).path != self.server.callback_path or self.server.received is not None:
