@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+#: The longest wait accepted (about 31 years): "no limit" is spelled with a large number.
+MAX_SECONDS = 1e9
+
 
 @dataclass(frozen=True)
 class Timeout:
@@ -28,8 +31,10 @@ class Timeout:
             value = getattr(self, name)
             if value is None and name == "max_call":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"Timeout.{name} must be a positive number of seconds, got {value!r}")
+            # (not 0 < x also refuses NaN; waits on a longer time overflow the platform's clock.)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SECONDS:
+                raise ValueError(f"Timeout.{name} must be a positive number of seconds, at most {MAX_SECONDS:g}; "
+                                 f"got {value!r}")
 
     @classmethod
     def coerce(cls, value: "TimeoutLike", base: Optional["Timeout"] = None) -> "Timeout":

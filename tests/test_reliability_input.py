@@ -376,3 +376,14 @@ def test_malformed_frames_give_clear_errors_and_never_kill_a_reader(name, reply,
     finally:
         server.close()
     assert thread_errors == []
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e300, -1, 0])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused_up_front(value):
+    # nan, inf and 1e300 passed the check, then failed mid-call with ValueError/OverflowError from queue.get().
+    with pytest.raises(ValueError, match="Timeout.call"):
+        Timeout(call=value)
+    with pytest.raises(ValueError, match="Timeout.read"):
+        Timeout(read=value)
+    with pytest.raises(ValueError, match="Timeout.call"):
+        Timeout.coerce(value)
