@@ -7,9 +7,12 @@ in the log and left unvalidated.
 """
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import string
-from typing import Any, Dict, List, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 log = logging.getLogger("mcp_sync.schema")
 
@@ -105,10 +108,20 @@ class _NoNetwork(Exception):
     pass
 
 
+class _OverBudget(Exception):
+    pass
+
+
 #: A schema bigger than this is not validated (the spec asks clients to bound validation cost;
 #: a server could otherwise send a schema built to make every result slow to check).
 MAX_SCHEMA_DEPTH = 64
 MAX_SCHEMA_NODES = 10_000
+#: A small schema can still cost exponential time (``anyOf`` members that ``$ref`` the next level
+#: twice), so validating one result also has a time budget; past it, the result is not validated.
+MAX_VALIDATION_SECONDS = 2.0
+
+_deadline: "contextvars.ContextVar[Optional[float]]" = contextvars.ContextVar("mcp_sync_schema_deadline",
+                                                                              default=None)
 
 
 def schema_too_costly(schema: Any) -> Optional[str]:
@@ -146,11 +159,12 @@ def output_error(schema: Any, value: Any) -> Optional[str]:
     def refuse(uri: str) -> Any:
         raise _NoNetwork(uri)
 
+    token = _deadline.set(time.monotonic() + MAX_VALIDATION_SECONDS)
     try:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator) \
             if isinstance(schema, dict) else jsonschema.Draft202012Validator
         cls.check_schema(schema)
-        validator = cls(schema, registry=Registry(retrieve=refuse))
+        validator = _budgeted(cls)(schema, registry=Registry(retrieve=refuse))
         errors: List[Any] = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     except (Unresolvable, _NoNetwork) as exc:
         log.warning("not validating structured output: the schema refers to %s, which mcp_sync does not fetch",
@@ -159,8 +173,32 @@ def output_error(schema: Any, value: Any) -> Optional[str]:
     except jsonschema.SchemaError as exc:
         log.warning("not validating structured output: the output schema is invalid: %s", exc.message)
         return None
+    except _OverBudget:
+        log.warning("not validating structured output: it took longer than %ss", MAX_VALIDATION_SECONDS)
+        return None
+    except RecursionError:  # a $ref cycle that never consumes the value, e.g. {"$ref": "#"}
+        log.warning("not validating structured output: the output schema refers to itself without end")
+        return None
+    finally:
+        _deadline.reset(token)
     if not errors:
         return None
     best = jsonschema.exceptions.best_match(errors)
     where = "/".join(str(p) for p in best.absolute_path)
     return f"{best.message}" + (f" (at /{where})" if where else "")
+
+
+@functools.lru_cache(maxsize=None)
+def _budgeted(cls: Any) -> Any:
+    """``cls`` with every keyword checking the time budget of the validation under way."""
+    import jsonschema
+
+    def wrap(check: Callable[..., Any]) -> Callable[..., Any]:
+        def budgeted(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+            deadline = _deadline.get()
+            if deadline is not None and time.monotonic() > deadline:
+                raise _OverBudget()
+            return check(validator, value, instance, schema)
+        return budgeted
+
+    return jsonschema.validators.extend(cls, {k: wrap(v) for k, v in cls.VALIDATORS.items()})

@@ -105,3 +105,23 @@ def test_output_validation_cost_is_bounded(caplog):
         assert output_error(deep, {"a": "not what the schema says"}) is None
         assert output_error(wide, -1) is None
     assert "deeper than" in caplog.text and "more than" in caplog.text
+
+
+def test_output_validation_has_a_time_budget(caplog, monkeypatch):
+    """A small schema whose validation is exponential, or a $ref cycle, is logged and not used:
+    call_tool never hangs on it, nor raises RecursionError."""
+    import time
+
+    from mcp_sync import _schema
+
+    monkeypatch.setattr(_schema, "MAX_VALIDATION_SECONDS", 0.3)
+    levels = 40  # about 120 parts: well under the size bounds, 2**40 steps to validate
+    defs = {f"a{i}": {"anyOf": [{"$ref": f"#/$defs/a{i + 1}"}] * 2} for i in range(levels)}
+    defs[f"a{levels}"] = {"type": "string"}
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="mcp_sync"):
+        assert output_error({"$defs": defs, "$ref": "#/$defs/a0"}, 1) is None
+        assert time.monotonic() - started < 5
+        assert output_error({"$ref": "#"}, 1) is None
+    assert "took longer than" in caplog.text and "refers to itself" in caplog.text
+    assert output_error({"$defs": defs, "$ref": f"#/$defs/a{levels - 2}"}, 1) is not None  # cheap: still checked
