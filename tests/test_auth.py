@@ -184,6 +184,30 @@ def test_authorization_server_discovery_order():
     ]
 
 
+def test_metadata_body_that_stalls_is_no_metadata_not_a_urllib3_error():
+    import socket
+
+    from mcp_sync.auth._discovery import get_json
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: List[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        held.append(conn)
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\"")
+
+    threading.Thread(target=serve, name="mcp-sync-test-stall", daemon=True).start()
+    try:
+        with requests.Session() as http:
+            assert get_json(http, f"http://127.0.0.1:{listener.getsockname()[1]}/meta", 0.5) is None
+    finally:
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
 # ---------------------------------------------------------------------- a mock AS for edge cases
 
 MCP = "https://mcp.example.com/mcp"

@@ -7,6 +7,7 @@ the URL was built from is discarded.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -57,17 +58,21 @@ def get_json(http: requests.Session, url: str, timeout: float) -> Optional[Dict[
         if response.status_code != 200:
             log.debug("GET %s: HTTP %s", url, response.status_code)
             return None
-        body = response.raw.read(MAX_METADATA_SIZE + 1, decode_content=True)
-        if len(body) > MAX_METADATA_SIZE:
-            raise AuthError(f"metadata at {url} is larger than {MAX_METADATA_SIZE} bytes")
+        body = b""
+        # iter_content, not raw.read: it turns urllib3's read errors into requests exceptions.
+        for chunk in response.iter_content(16 * 1024):
+            body += chunk
+            if len(body) > MAX_METADATA_SIZE:
+                raise AuthError(f"metadata at {url} is larger than {MAX_METADATA_SIZE} bytes")
         try:
-            import json
-
             data = json.loads(body)
         except ValueError:
             log.debug("GET %s: not JSON", url)
             return None
         return data if isinstance(data, dict) else None
+    except requests.RequestException as exc:
+        log.debug("GET %s: reading the answer failed: %r", url, exc)
+        return None
     finally:
         response.close()
 
