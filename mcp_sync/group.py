@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._display import ToolList
 from .client import Client
-from .errors import ClientClosedError, MCPError
+from .errors import ClientClosedError, ConnectTimeout, MCPError
 from .timeouts import TimeoutLike
 from .types import CallToolResult, Tool
 
@@ -32,7 +33,9 @@ class ClientGroup:
         a :class:`Client`) is called the first time that server is needed.
     :param name_tool: ``name_tool(server, tool) -> str``, the name a tool is listed and called by
         (default ``"<server>_<tool>"``). Two tools may not end up with the same name.
-    :param connect_timeout: how long opening the servers (in parallel) may take, in seconds.
+    :param connect_timeout: how long opening or listing the servers (in parallel) may take in
+        all, in seconds; a server still busy then is reported as a
+        :class:`~mcp_sync.errors.ConnectTimeout`.
 
     >>> with ClientGroup.from_config("mcp.json") as group:          # doctest: +SKIP
     ...     tools = group.list_tools()                  # weather_forecast, files_read_file, ...
@@ -95,7 +98,12 @@ class ClientGroup:
                 factory = self._factories[name]
                 client = factory if isinstance(factory, Client) else factory()
                 with self._lock:
-                    self._clients[name] = client
+                    closed = self._closed
+                    if not closed:
+                        self._clients[name] = client
+                if closed:  # close() ran while the factory did: nobody else will close this one
+                    client.close()
+                    raise ClientClosedError("the ClientGroup is closed")
         return client
 
     __getitem__ = client
@@ -105,28 +113,38 @@ class ClientGroup:
         Servers already connected are not opened again; failed ones are tried again."""
         self._check_open()
         wanted = list(names) if names is not None else self.names
-        outcome: Dict[str, Optional[BaseException]] = {}
-
-        def open_one(name: str) -> None:
-            try:
-                self.client(name).connect()
-            except BaseException as exc:  # one server's failure is reported, never raised here
-                outcome[name] = exc
-            else:
-                outcome[name] = None
-
-        self._parallel(open_one, wanted)
+        found = self._parallel(lambda name: self.client(name).connect(), wanted)
+        outcome = {n: (v if isinstance(v, BaseException) else None) for n, v in found.items()}
         self._record(outcome)
         return outcome
 
-    def _parallel(self, job: Callable[[str], None], names: List[str]) -> None:
-        threads = [threading.Thread(target=job, args=(n,), name=f"mcp-sync-group-{n}", daemon=True) for n in names]
+    def _parallel(self, job: Callable[[str], Any], names: List[str]) -> Dict[str, Any]:
+        """``{name: job(name), or the exception it raised}``, one thread per name, waiting
+        ``connect_timeout`` in all; a job still running then counts as a ConnectTimeout (its
+        thread finishes on its own, and what it returns late is ignored)."""
+        results: Dict[str, Any] = {}
+        lock = threading.Lock()
+
+        def run(name: str) -> None:
+            try:
+                value = job(name)
+            except BaseException as exc:  # one server's failure is reported, never raised here
+                value = exc
+            with lock:
+                results[name] = value
+
+        threads = [threading.Thread(target=run, args=(n,), name=f"mcp-sync-group-{n}", daemon=True) for n in names]
         for thread in threads:
             thread.start()
-        for thread, name in zip(threads, names):
-            thread.join(self._connect_timeout)
-            if thread.is_alive():
-                log.warning("server %r did not answer within %ss", name, self._connect_timeout)
+        deadline = time.monotonic() + self._connect_timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with lock:
+            done = dict(results)
+        for name in names:
+            if name not in done:
+                done[name] = ConnectTimeout(f"server {name!r} did not answer within {self._connect_timeout}s")
+        return done
 
     def _record(self, outcome: Mapping[str, Optional[BaseException]]) -> None:
         with self._lock:
@@ -146,18 +164,8 @@ class ClientGroup:
         :raises ValueError: two tools would get the same name (pass ``name_tool``).
         """
         self._check_open()
-        found: Dict[str, Any] = {}
-
-        def list_one(name: str) -> None:
-            try:
-                found[name] = self.client(name).list_tools()
-            except BaseException as exc:
-                found[name] = exc
-
-        self._parallel(list_one, self.names)
+        found = self._parallel(lambda name: self.client(name).list_tools(), self.names)
         outcome = {n: (v if isinstance(v, BaseException) else None) for n, v in found.items()}
-        for name in self.names:
-            outcome.setdefault(name, TimeoutError(f"server {name!r} did not answer in time"))
         self._record(outcome)
         tools = ToolList()
         routes: Dict[str, Tuple[str, str]] = {}

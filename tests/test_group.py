@@ -112,3 +112,33 @@ def test_close_closes_every_client(urls):
         clients["ex"].call_tool("echo", {"message": "x"})
     with pytest.raises(ClientClosedError):
         group.list_tools()
+
+
+def test_connect_timeout_bounds_the_whole_wait_and_late_clients_are_closed(urls):
+    """connect_timeout is for all servers together; a server still opening is reported as a
+    ConnectTimeout; a client its factory returns after close() is closed, not leaked."""
+    from mcp_sync import ConnectTimeout
+
+    made = []
+
+    def slow_factory(url):
+        def make():
+            time.sleep(1.5)
+            client = Client(url)
+            made.append(client)
+            return client
+        return make
+
+    group = ClientGroup({"a": slow_factory(urls["ex"]), "b": slow_factory(urls["ux"])}, connect_timeout=0.5)
+    started = time.monotonic()
+    outcome = group.connect()
+    assert time.monotonic() - started < 0.9  # not 0.5 s per server
+    assert set(outcome) == {"a", "b"} and all(isinstance(e, ConnectTimeout) for e in outcome.values())
+    assert set(group.errors) == {"a", "b"}
+    group.close()
+    for thread in [t for t in threading.enumerate() if t.name.startswith("mcp-sync-group-")]:
+        thread.join(5)
+    assert len(made) == 2
+    for client in made:
+        with pytest.raises(ClientClosedError):
+            client.call_tool("echo", {"message": "x"})
