@@ -113,7 +113,8 @@ def result_markdown(result: "CallToolResult") -> str:
         elif isinstance(block, ImageContent):
             parts.append(f"![image]({_data_uri(block.mime_type, block.data)})")
         elif isinstance(block, ResourceLink):
-            parts.append(f"[{block.name or block.uri}]({block.uri})")
+            label = block.name or block.uri
+            parts.append(f"[{label}]({block.uri})" if _linkable(block.uri) else f"{label}: `{block.uri}`")
         elif isinstance(block, EmbeddedResource):
             text = getattr(block.resource, "text", None)
             parts.append(f"`{block.resource.uri}`" + (f"\n\n```\n{text}\n```" if text is not None else " (binary)"))
@@ -136,7 +137,9 @@ def result_html(result: "CallToolResult") -> str:
         elif isinstance(block, AudioContent):
             parts.append(f"<audio controls src='{_data_uri(block.mime_type, block.data)}'></audio>")
         elif isinstance(block, ResourceLink):
-            parts.append(f"<a href='{html.escape(block.uri, quote=True)}'>{html.escape(block.name or block.uri)}</a>")
+            label = html.escape(block.name or block.uri)
+            parts.append(f"<a href='{html.escape(block.uri, quote=True)}'>{label}</a>" if _linkable(block.uri)
+                         else f"{label}: <code>{html.escape(block.uri)}</code>")
         elif isinstance(block, EmbeddedResource):
             text = getattr(block.resource, "text", None)
             shown = html.escape(text) if text is not None else "(binary)"
@@ -146,6 +149,12 @@ def result_html(result: "CallToolResult") -> str:
     if result.structured_content is not None and not result.text:
         parts.append(f"<pre>{html.escape(json.dumps(result.structured_content, indent=2))}</pre>")
     return "<div>" + ("".join(parts) or "<em>(no content)</em>") + "</div>"
+
+
+def _linkable(uri: str) -> bool:
+    # A notebook runs what a link says when it is clicked: a server's "javascript:" URI must never
+    # become one. Other schemes (file:, custom ones) have nothing for a browser to open anyway.
+    return uri.lower().startswith(("https://", "http://"))
 
 
 def _data_uri(mime_type: str, data: str) -> str:

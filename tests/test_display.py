@@ -146,3 +146,19 @@ def test_example_notebook_runs_top_to_bottom():
     assert "({'result': 3.0}, {'result': 7.0})" in out
     assert out.rstrip().endswith("done")
     assert "5/5" in proc.stderr  # the progress bar
+
+
+def test_resource_links_are_clickable_only_for_http():
+    """A server's resource_link URI becomes a notebook link only when it is http(s): a
+    "javascript:" URI clicked in Jupyter would run in the notebook's origin."""
+    from mcp_sync.types import CallToolResult
+
+    result = CallToolResult.model_validate({"content": [
+        {"type": "resource_link", "uri": "JavaScript:alert(document.cookie)", "name": "click me"},
+        {"type": "resource_link", "uri": "https://example.com/a?b=1&c='2'", "name": "docs"}]})
+    page = result._repr_html_()
+    assert page.count("<a href=") == 1
+    assert "<a href='https://example.com/a?b=1&amp;c=&#x27;2&#x27;'>docs</a>" in page
+    assert "click me: <code>JavaScript:alert(document.cookie)</code>" in page
+    markdown = result._repr_markdown_()
+    assert "](JavaScript:" not in markdown and "[docs](https://example.com/a?b=1&c='2')" in markdown
