@@ -281,6 +281,19 @@ def test_full_flow_with_mocked_servers_sends_pkce_resource_and_scope():
 
 
 @responses.activate
+def test_a_token_store_that_cannot_be_written_does_not_fail_the_login(tmp_path, caplog):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    mock_world(responses.mock)
+    challenge_then_ok(responses.mock, [(401, f'Bearer resource_metadata="{PRM_URL}"')])
+    auth = OAuth(interaction=Approver(), storage=FileTokenStorage(blocker / "tokens"))
+    with caplog.at_level(logging.WARNING, logger="mcp_sync.auth"):
+        response = requests.post(MCP, data=b"{}", auth=auth)
+    assert response.json() == {"ok": True}
+    assert "could not save" in caplog.text and "tok-1" not in caplog.text
+
+
+@responses.activate
 def test_token_is_never_sent_to_another_origin():
     auth = OAuth(MCP, interaction=NoLogin())
     auth._tokens = {"access_token": "secret-token"}

@@ -323,8 +323,13 @@ class OAuth(TokenAuth):
         client = self._identity.to_record()
         if self._preregistered is not None and self._identity is self._preregistered:
             client.pop("client_secret", None)  # the caller keeps pre-registered secrets, not our files
-        self.storage.save(self._key, self._meta.issuer,
-                          {"client": client, "tokens": self._tokens, "scopes": self._requested})
+        try:
+            self.storage.save(self._key, self._meta.issuer,
+                              {"client": client, "tokens": self._tokens, "scopes": self._requested})
+        except Exception as exc:  # the tokens still work from memory; only the next run logs in again
+            # An OSError names a path; another storage's message might quote the record.
+            reason = exc if isinstance(exc, OSError) else type(exc).__name__
+            log.warning("could not save the tokens for %s: %s", self._key, reason)
 
     def logout(self) -> None:
         """Forget the tokens (memory and storage) for the current authorization server."""
