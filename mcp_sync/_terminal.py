@@ -146,7 +146,9 @@ class Terminal:
         label = prop.get("title") or name
         hint = prop.get("description")
         default = prop.get("default")
-        choices = prop.get("enum") or [o.get("const") for o in prop.get("oneOf") or [] if isinstance(o, dict)]
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        many = prop.get("type") == "array"
+        choices = _choices(items if many else prop)
         parts = [str(label)]
         if hint:
             parts.append(f"({hint})")
@@ -167,11 +169,12 @@ class Terminal:
                 self.err(f"{name} is required")
                 continue
             try:
-                if prop.get("type") == "array":
-                    items = prop.get("items") or {}
-                    return [coerce(name, part.strip(), items if isinstance(items, dict) else {})
-                            for part in raw.split(",") if part.strip()]
-                return coerce(name, raw, prop)
+                values = [coerce(name, part.strip(), items) for part in raw.split(",") if part.strip()] if many \
+                    else [coerce(name, raw, prop)]
+                wrong = [v for v in values if choices and v not in choices]
+                if wrong:
+                    raise ArgumentError(f"{name}: {wrong[0]!r} is not one of {', '.join(map(str, choices))}", name)
+                return values if many else values[0]
             except ArgumentError as exc:
                 self.err(str(exc))
         return _CANCEL
@@ -179,9 +182,14 @@ class Terminal:
     def _elicit_url(self, url: str) -> Dict[str, Any]:
         from urllib.parse import urlsplit
 
-        host = urlsplit(url).hostname or "?"
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
         self.err(f"  URL:    {url}")
         self.err(f"  domain: {host}" + ("  (punycode: check it carefully)" if "xn--" in host else ""))
+        if parts.scheme.lower() not in ("https", "http"):
+            # file:, javascript: or an app's own scheme would run something here, not open a page.
+            self.err("  (not an http(s) URL: not opened)")
+            return {"action": "decline"}
         answer = self.ask("Open this URL in your browser? [y/N] ")
         if answer is None or answer.strip().lower() not in ("y", "yes"):
             return {"action": "decline"}
@@ -189,6 +197,12 @@ class Terminal:
 
         webbrowser.open(url)
         return {"action": "accept"}
+
+
+def _choices(prop: Dict[str, Any]) -> List[Any]:
+    """An enum's values, plain (``enum``) or titled (``oneOf``/``anyOf`` of ``const``)."""
+    titled = prop.get("oneOf") or prop.get("anyOf") or []
+    return list(prop.get("enum") or [o["const"] for o in titled if isinstance(o, dict) and "const" in o])
 
 
 _CANCEL: Any = object()

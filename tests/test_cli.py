@@ -382,3 +382,31 @@ def test_terminal_elicitation_decline_cancel_and_url():
         "action": "decline"}
     shown = term.stderr.getvalue()
     assert "https://xn--80ak6aa92e.com/login" in shown and "punycode" in shown
+
+
+def test_terminal_url_elicitation_opens_only_http_urls(monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "ms-settings:privacy"):
+        term = _terminal(["y"])
+        assert term.elicit({"mode": "url", "message": "Open", "url": url}) == {"action": "decline"}
+        assert "not opened" in term.stderr.getvalue()
+    assert _terminal(["y"]).elicit({"mode": "url", "message": "Log in", "url": "https://example.com/x"}) == {
+        "action": "accept"}
+    assert opened == ["https://example.com/x"]
+
+
+def test_terminal_form_elicitation_keeps_to_titled_choices():
+    """Single- and multi-select enums with titles (oneOf / items.anyOf of const): an answer
+    outside the choices is asked again, not sent (the spec: validate content before sending)."""
+    schema = {"type": "object", "properties": {
+        "size": {"type": "string", "oneOf": [{"const": "s", "title": "Small"}, {"const": "l", "title": "Large"}]},
+        "tags": {"type": "array", "items": {"anyOf": [{"const": "x", "title": "X"}, {"const": "y", "title": "Y"}]}},
+    }}
+    term = _terminal(["y", "medium", "l", "x,z", "y,x", "y"])
+    answer = term.elicit({"message": "Pick", "requestedSchema": schema})
+    assert answer == {"action": "accept", "content": {"size": "l", "tags": ["y", "x"]}}
+    assert "'medium' is not one of s, l" in term.stderr.getvalue()
+    assert "'z' is not one of x, y" in term.stderr.getvalue()
