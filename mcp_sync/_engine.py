@@ -61,6 +61,10 @@ IDEMPOTENT_METHODS = frozenset({
 })
 #: Related notifications buffered per request for a consumer that is not reading them (backpressure).
 DEFAULT_MAX_BUFFERED = 10_000
+#: The longest single wait handed to a transport (seconds). A listen request's deadline is years
+#: away, which OS waits such as poll() cannot take; and a stdio caller reading for everyone
+#: notices, within this, an error another thread put on its queue (Engine.stop()).
+WAIT_SLICE = 1.0
 
 NotificationHandler = Callable[[Dict[str, Any]], None]
 RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
@@ -423,7 +427,10 @@ class Engine:
                     remaining = min(remaining, hard_deadline - time.monotonic())
                 if remaining <= 0:
                     raise queue.Empty
-                item = self.transport.wait(pending, remaining)
+                try:
+                    item = self.transport.wait(pending, min(remaining, WAIT_SLICE))
+                except queue.Empty:
+                    continue  # the loop decides whether the deadline has passed
                 if isinstance(item, BaseException):
                     # The transport already lost this request, unless we gave up on it ourselves.
                     finished = not pending.overflowed
