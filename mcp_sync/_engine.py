@@ -591,7 +591,9 @@ class Engine:
             level = str(params.get("level", "info"))
             server_log.log(_LOG_LEVELS.get(level, logging.INFO), "%s%s", f"[{params['logger']}] " if params.get("logger") else "",
                            params.get("data"))
-        elif method == "notifications/cancelled":
+        elif method == "notifications/cancelled" and self.state.era == "modern":
+            # Only a modern server cancels a request of ours (to end a subscriptions/listen, §3.1).
+            # A legacy server cancels requests *it* sent us: its ids are not ours to look up.
             request_id = _key(params.get("requestId"))
             with self._lock:
                 cancelled = self._pending.get(request_id)

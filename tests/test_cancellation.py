@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -117,3 +118,24 @@ def test_progress_callback(streaming):
     with streaming() as client:
         client.call_tool("long_running", {"steps": 3, "delay": 0.01}, progress=lambda p, t, m: seen.append((p, t, m)))
     assert seen == [(1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")]
+
+
+legacy = ev_fixture([m for m in EV_MODES if m.name in ("legacy", "stdio-legacy")])
+
+
+def test_a_legacy_servers_cancellation_never_fails_a_request_of_ours(legacy):
+    # A legacy server's notifications/cancelled names one of *its* requests (say an elicitation
+    # it gave up on); its ids and ours overlap, so an equal id must not cancel our call.
+    with legacy() as client:
+        outcome = []
+        thread = threading.Thread(target=lambda: outcome.append(
+            client.call_tool("long_running", {"steps": 2, "delay": 0.5})))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not client._engine._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (request_id,) = list(client._engine._pending)
+        client._engine.deliver({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                "params": {"requestId": request_id, "reason": "the server gave up"}})
+        thread.join(10)
+        assert outcome and outcome[0].text == "done after 2 steps"
