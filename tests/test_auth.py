@@ -466,6 +466,22 @@ def test_client_credentials_private_key_jwt():
     assert "BEGIN" not in repr(auth)
 
 
+@responses.activate
+def test_client_credentials_on_a_legacy_server_need_no_pkce_in_its_metadata():
+    # PKCE belongs to the authorization-code flow; the client_credentials grant has no use for it.
+    responses.add(responses.GET, PRM_URL, status=404)
+    responses.add(responses.GET, "https://mcp.example.com/.well-known/oauth-protected-resource", status=404)
+    responses.add(responses.GET, "https://mcp.example.com/.well-known/oauth-authorization-server",
+                  json={k: v for k, v in as_metadata(token_endpoint_auth_methods_supported=["client_secret_basic"]).items()
+                        if k != "code_challenge_methods_supported"})
+    responses.add(responses.POST, f"{AS}/token", json={"access_token": "cc-1", "token_type": "Bearer"})
+    challenge_then_ok(responses.mock, [(401, "Bearer")])
+    auth = ClientCredentials("svc", client_secret="s3cret")
+    assert requests.post(MCP, data=b"{}", auth=auth).status_code == 200
+    form = parse_qs(next(c.request.body for c in responses.calls if c.request.url == f"{AS}/token"))
+    assert form["grant_type"] == ["client_credentials"] and "resource" not in form
+
+
 # ---------------------------------------------------------------------- interactions and storage
 
 

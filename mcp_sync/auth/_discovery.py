@@ -132,13 +132,14 @@ def authorization_server_metadata(http: requests.Session, issuer: str, timeout: 
     raise AuthError(f"no usable authorization-server metadata for issuer {issuer}")
 
 
-def legacy_metadata(http: requests.Session, server_url: str, timeout: float) -> ServerMetadata:
+def legacy_metadata(http: requests.Session, server_url: str, timeout: float, *,
+                    require_pkce: bool = True) -> ServerMetadata:
     """2025-03-26: metadata at the MCP server's origin, else the default endpoints there."""
     base = origin(server_url)
     document = get_json(http, f"{base}/.well-known/oauth-authorization-server", timeout)
     if document is not None:
         issuer = document.get("issuer") if isinstance(document.get("issuer"), str) else base
-        return _metadata(document, issuer, legacy=True)
+        return _metadata(document, issuer, legacy=True, require_pkce=require_pkce)
     log.debug("no OAuth metadata at %s; using the 2025-03-26 default endpoints", base)
     return ServerMetadata(issuer=base, authorization_endpoint=f"{base}/authorize", token_endpoint=f"{base}/token",
                           registration_endpoint=f"{base}/register",

@@ -47,7 +47,7 @@ class GrantAuth(TokenAuth):
         prm = _discovery.protected_resource_metadata(self._http, self._server_url, challenge.get("resource_metadata"),
                                                      self.timeout)
         if prm is None:
-            meta = _discovery.legacy_metadata(self._http, self._server_url, self.timeout)
+            meta = _discovery.legacy_metadata(self._http, self._server_url, self.timeout, require_pkce=False)
         else:
             servers = prm["authorization_servers"]
             issuer = self.issuer if self.issuer in servers else servers[0]
