@@ -170,11 +170,9 @@ class Shell:
 
             try:
                 if kind == "prompts":
-                    self._names[kind] = [p.get("name", "") for p in _list(self.client, "list_prompts", "prompts/list",
-                                                                           "prompts")]
+                    self._names[kind] = [p.get("name", "") for p in _list(self.client, "list_prompts")]
                 else:
-                    self._names[kind] = [r.get("uri", "") for r in _list(self.client, "list_resources",
-                                                                          "resources/list", "resources")]
+                    self._names[kind] = [r.get("uri", "") for r in _list(self.client, "list_resources")]
             except MCPError:
                 self._names[kind] = []
         return self._names[kind]

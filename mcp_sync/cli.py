@@ -10,7 +10,6 @@ Exit codes: 0 success, 1 the tool reported an error, 2 usage error, 3 connection
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import sys
@@ -151,7 +150,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         client = _open_client(args, url or args.url, command, term)
         term.client = client
         if args.log_level:
-            _set_log_level(client, args.log_level)
+            client.set_log_level(args.log_level)
         try:
             return int(args.func(client, args, term, json_args))
         finally:
@@ -263,53 +262,18 @@ def _open_client(args: argparse.Namespace, url: Optional[str], command: Optional
         options["auth"] = args.token
     if args.transport:
         options["transport"] = args.transport
-    _add_elicitation(options, term)
+    options["elicitation"] = lambda request: _elicit(term, request)
     if args.config:
-        from_config = getattr(Client, "from_config", None)
-        if from_config is None:
-            raise UsageError("--config needs a version of mcp_sync with Client.from_config")
-        return from_config(args.config, args.server, **_accepted(from_config, options))
+        return Client.from_config(args.config, args.server, **options)
     if command is not None:
-        return Client(command, **_accepted(Client, options))
+        return Client(command, **options)
     if not url:
         raise UsageError("no server given: pass a URL, --config FILE --server NAME, or -- COMMAND [ARGS]")
-    return Client(url, **_accepted(Client, options))
-
-
-def _set_log_level(client: Any, level: str) -> None:
-    setter = getattr(client, "set_log_level", None)
-    if setter is not None:
-        setter(level)
-    else:  # before Client.set_log_level existed, the engine already carried the level
-        client._engine.log_level = level
-
-
-def _accepted(func: Callable[..., Any], options: Dict[str, Any]) -> Dict[str, Any]:
-    """The options ``func`` takes: a pinned transport or an elicitation handler only where supported."""
-    params = inspect.signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return options
-    dropped = [k for k in options if k not in params]
-    for name in dropped:
-        if name in ("transport",):
-            raise UsageError(f"--{name} is not supported by this version of mcp_sync")
-    return {k: v for k, v in options.items() if k in params}
-
-
-def _add_elicitation(options: Dict[str, Any], term: Terminal) -> None:
-    from .client import Client
-
-    params = inspect.signature(Client).parameters
-    for name in ("elicitation", "on_elicitation", "elicitation_handler"):
-        if name in params:
-            options[name] = lambda request, *rest: _elicit(term, request)
-            return
+    return Client(url, **options)
 
 
 def _elicit(term: Terminal, request: Any) -> Dict[str, Any]:
-    params = request if isinstance(request, dict) else _wire(request)
-    if "params" in params and "message" not in params:
-        params = params["params"]
+    params = request.to_wire()  # an ElicitRequest
     server = "the server"
     client = getattr(term, "client", None)
     if client is not None:  # the spec: show which server is asking
@@ -337,18 +301,9 @@ def _version() -> str:
     return __version__
 
 
-def _wire(item: Any) -> Dict[str, Any]:
-    if isinstance(item, dict):
-        return item
-    to_wire = getattr(item, "to_wire", None)
-    return to_wire() if callable(to_wire) else dict(item)
-
-
-def _list(client: Any, typed: str, method: str, key: str) -> List[Dict[str, Any]]:
-    """A typed ``client.list_*()`` when this version has it, else the raw paginated list."""
-    func = getattr(client, typed, None)
-    items = func() if func is not None else client._list(method, key, None, True)
-    return [_wire(item) for item in items]
+def _list(client: Any, typed: str) -> List[Dict[str, Any]]:
+    """The wire form of every item ``client.<typed>()`` lists (``list_prompts``, ...)."""
+    return [item.to_wire() for item in getattr(client, typed)()]
 
 
 # ---------------------------------------------------------------------- commands
@@ -454,9 +409,9 @@ def run_tool(client: Any, name: str, arguments: Dict[str, Any], term: Terminal,
 
 
 def cmd_resources(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> int:
-    resources = _list(client, "list_resources", "resources/list", "resources")
+    resources = _list(client, "list_resources")
     try:
-        templates = _list(client, "list_resource_templates", "resources/templates/list", "resourceTemplates")
+        templates = _list(client, "list_resource_templates")
     except RPCError:
         templates = []  # many servers have no templates method at all
     if term.json_output:
@@ -478,11 +433,7 @@ def cmd_resources(client: Any, args: argparse.Namespace, term: Terminal, _: Any)
 
 
 def cmd_read(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> int:
-    read = getattr(client, "read_resource", None)
-    result = _wire(read(args.uri)) if read is not None else client.call("resources/read", {"uri": args.uri})
-    contents = result.get("contents") if isinstance(result, dict) else None
-    if not isinstance(contents, list):
-        contents = [_wire(c) for c in (getattr(result, "contents", None) or [])]
+    contents = client.read_resource(args.uri).to_wire().get("contents") or []
     if term.json_output:
         term.json({"contents": contents})
     else:
@@ -491,7 +442,7 @@ def cmd_read(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> i
 
 
 def cmd_prompts(client: Any, args: argparse.Namespace, term: Terminal, _: Any) -> int:
-    prompts = _list(client, "list_prompts", "prompts/list", "prompts")
+    prompts = _list(client, "list_prompts")
     if term.json_output:
         term.json(prompts)
     elif prompts:
@@ -508,7 +459,7 @@ def _prompt_args(prompt: Dict[str, Any]) -> str:
 
 
 def cmd_prompt(client: Any, args: argparse.Namespace, term: Terminal, json_args: Optional[Dict[str, Any]]) -> int:
-    prompts = {p.get("name"): p for p in _list(client, "list_prompts", "prompts/list", "prompts")}
+    prompts = {p.get("name"): p for p in _list(client, "list_prompts")}
     prompt = prompts.get(args.name)
     if prompt is None:
         raise UsageError(f"unknown prompt {args.name!r} (the server has: {', '.join(map(str, prompts)) or 'none'})")
@@ -516,9 +467,7 @@ def cmd_prompt(client: Any, args: argparse.Namespace, term: Terminal, json_args:
     schema = {"type": "object", "properties": {a.get("name"): {"type": "string"} for a in declared},
               "required": [a.get("name") for a in declared if a.get("required")]}
     arguments = parse_arguments(args.arguments, schema, base={k: str(v) for k, v in (json_args or {}).items()})
-    get = getattr(client, "get_prompt", None)
-    result = _wire(get(args.name, arguments)) if get is not None else client.call(
-        "prompts/get", {"name": args.name, "arguments": arguments})
+    result = client.get_prompt(args.name, arguments).to_wire()
     if term.json_output:
         term.json(result)
         return EXIT_OK
