@@ -504,6 +504,16 @@ def test_browser_login_receives_the_redirect():
     assert login.authorize("https://as.example.com/authorize").endswith("/callback?code=abc&state=s")
 
 
+def test_browser_login_keeps_the_code_out_of_the_logs(caplog):
+    caplog.set_level(logging.DEBUG, logger="mcp_sync")
+    login = BrowserLogin(open_browser=False, timeout=10)
+    redirect = login.prepare()
+    login.show = lambda url: threading.Thread(
+        target=lambda: requests.get(redirect + "?code=the-code-123&state=s", timeout=5), daemon=True).start()
+    assert "the-code-123" in login.authorize("https://as.example.com/authorize")
+    assert "loopback listener" in caplog.text and "the-code-123" not in caplog.text
+
+
 @pytest.mark.timeout(30)
 def test_browser_login_is_not_held_up_by_an_idle_connection():
     # Browsers open speculative connections they may never use; one must not block the listener.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import logging
 import queue
+import re
 import sys
 import time
 import webbrowser
@@ -84,8 +85,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(_DONE_PAGE)
 
-    def log_message(self, format: str, *args: object) -> None:  # keep the code out of stderr
-        log.debug("loopback listener: %s", format % args)
+    def log_message(self, format: str, *args: object) -> None:
+        # Not to stderr, and without the query: the request line carries the authorization code.
+        log.debug("loopback listener: %s", re.sub(r"\?\S*", "?...", format % args))
 
 
 class BrowserLogin(Interaction):
