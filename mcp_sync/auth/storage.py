@@ -73,7 +73,8 @@ def default_directory() -> Path:
 
 class FileTokenStorage:
     """One JSON file per (server, issuer) in ``directory`` (default: :func:`default_directory`),
-    readable by the owner only (directory 0700, files 0600), replaced atomically on each save.
+    readable by the owner only (files 0600; a directory it creates 0700, an existing one is left
+    as it is), replaced atomically on each save.
 
     The file names are hashes; each file also records its server and issuer, and a file whose
     contents name another pair is ignored.
