@@ -83,13 +83,14 @@ class FeaturesMixin:
         """Every resource the server lists, following every page (``all_pages=False`` and
         ``cursor=`` fetch one page; the next cursor is then ``client.last_cursor``).
         ``cache=False`` bypasses the ``ttlMs`` cache."""
-        return [Resource.model_validate(r) for r in self._list("resources/list", "resources", cursor, all_pages, cache)]
+        return [_parse(Resource, r, "resources/list") for r in self._list("resources/list", "resources", cursor,
+                                                                          all_pages, cache)]
 
     def list_resource_templates(self, cursor: Optional[str] = None, *, all_pages: bool = True,
                                 cache: bool = True) -> List[ResourceTemplate]:
         """Every resource template (RFC 6570 ``uri_template``), following every page."""
         items = self._list("resources/templates/list", "resourceTemplates", cursor, all_pages, cache)
-        return [ResourceTemplate.model_validate(t) for t in items]
+        return [_parse(ResourceTemplate, t, "resources/templates/list") for t in items]
 
     def read_resource(self, uri: str, *, timeout: TimeoutLike = None, cache: bool = True) -> ReadResourceResult:
         """Read a resource: ``result.text`` for text, ``result.data`` (bytes) for a blob; each item
@@ -105,7 +106,7 @@ class FeaturesMixin:
 
     def list_prompts(self, cursor: Optional[str] = None, *, all_pages: bool = True, cache: bool = True) -> List[Prompt]:
         """Every prompt the server offers, following every page."""
-        return [Prompt.model_validate(p) for p in self._list("prompts/list", "prompts", cursor, all_pages, cache)]
+        return [_parse(Prompt, p, "prompts/list") for p in self._list("prompts/list", "prompts", cursor, all_pages, cache)]
 
     def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None, *,
                    timeout: TimeoutLike = None) -> GetPromptResult:

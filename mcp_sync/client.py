@@ -9,7 +9,7 @@ import requests
 
 from . import _mrtr
 from ._engine import DEFAULT_MAX_BUFFERED, Engine
-from ._features import FeaturesMixin
+from ._features import FeaturesMixin, _parse
 from .errors import ProtocolError
 from .events import Event, ResultEvent, event_from_message
 from .handlers import ElicitationHandler, Interactions, RootsLike, SamplingHandler
@@ -154,12 +154,12 @@ class Client(FeaturesMixin):
     def server_info(self) -> Implementation:
         """The server's name, version and other self-description."""
         self._engine.connect()
-        return Implementation.model_validate(self._engine.state.server_info)
+        return _parse(Implementation, self._engine.state.server_info, self._negotiated_by())
 
     @property
     def server_capabilities(self) -> ServerCapabilities:
         self._engine.connect()
-        return ServerCapabilities.model_validate(self._engine.state.capabilities)
+        return _parse(ServerCapabilities, self._engine.state.capabilities, self._negotiated_by())
 
     @property
     def protocol_version(self) -> Optional[str]:
@@ -218,9 +218,7 @@ class Client(FeaturesMixin):
                 if "method" in message:
                     yield event_from_message(message)
                     continue
-                result = self._engine.result_of(message, method)
-                value = CallToolResult.model_validate(result) if method == "tools/call" else None
-                yield ResultEvent(message, result, value)
+                yield ResultEvent(message, self._engine.result_of(message, method), None)
         finally:
             exchange.close()
 
@@ -232,7 +230,7 @@ class Client(FeaturesMixin):
                 if isinstance(item, _mrtr.Final):
                     value = None
                     if method == "tools/call":
-                        value = _validate(CallToolResult, item.result, method)
+                        value = _parse(CallToolResult, item.result, method)
                         self._check_output(str((params or {}).get("name")), value)
                     yield ResultEvent({"result": item.result}, item.result, value)
                 elif isinstance(item, dict):
@@ -267,7 +265,7 @@ class Client(FeaturesMixin):
         (and logged), as the spec requires.
         """
         tools = self._register_tools(self._list("tools/list", "tools", cursor, all_pages, cache))
-        return ToolList(Tool.model_validate(t) for t in tools)
+        return ToolList(_parse(Tool, t, "tools/list") for t in tools)
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None,
                   progress: Union[ProgressCallback, bool, None] = None) -> CallToolResult:
@@ -327,17 +325,11 @@ class Client(FeaturesMixin):
             seen.add(cursor)
         raise ProtocolError(f"{method}: more than {MAX_PAGES} pages", method=method)
 
+    def _negotiated_by(self) -> str:
+        return "server/discover" if self._engine.state.era == "modern" else "initialize"
+
     def _call_timeout(self, timeout: TimeoutLike) -> Timeout:
         return Timeout.coerce(timeout, self._timeout) if timeout is not None else self._timeout
-
-
-def _validate(model: Any, result: Dict[str, Any], method: str) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return model.model_validate(result)
-    except (ValidationError, ValueError) as exc:
-        raise ProtocolError(f"{method}: the result does not have the expected shape: {exc}", method=method) from exc
 
 
 def _check_protocol(protocol: str) -> None:

@@ -37,6 +37,12 @@ MAX_POLL = 30.0
 DEFAULT_TTL_MS = 300_000
 
 
+def _parse(model: Any, result: Dict[str, Any], method: str) -> Any:
+    from ._features import _parse  # _features imports this module
+
+    return _parse(model, result, method)
+
+
 class TaskRunner:
     """The engine-side mechanics shared by ``call_tool``, ``stream()`` and :class:`TaskHandle`."""
 
@@ -194,7 +200,7 @@ class TaskHandle:
             created = {"task": created}
         for item in self._runner.follow(created, timeout=self._client._call_timeout(timeout)):
             if isinstance(item, Final):
-                self._result = CallToolResult.model_validate(item.result)
+                self._result = _parse(CallToolResult, item.result, "tools/call")
                 yield ResultEvent({}, item.result, self._result)
                 return
             if isinstance(item, TaskStatusEvent):
@@ -243,7 +249,7 @@ class Tasks:
         result = client._engine.request("tools/call", params, timeout=client._call_timeout(timeout))
         if self._runner.is_task_result(result):
             return TaskHandle(client, self._runner, self._runner.parse(result), created=result)
-        return TaskHandle(client, self._runner, None, result=CallToolResult.model_validate(result))
+        return TaskHandle(client, self._runner, None, result=_parse(CallToolResult, result, "tools/call"))
 
     def handle(self, task_id: str) -> TaskHandle:
         """A handle for a task started earlier (e.g. by a previous process)."""

@@ -111,6 +111,30 @@ def test_bad_answers_become_clear_errors(status, ctype, body, error, text):
         assert "Internal Server Error" in info.value.body
 
 
+@pytest.mark.parametrize("use, reply", [
+    (lambda c: c.list_tools(), {"tools": [{"description": "no name"}]}),
+    (lambda c: c.list_resources(), {"resources": [{"name": "no uri"}]}),
+    (lambda c: c.list_prompts(), {"prompts": [{"title": "no name"}]}),
+    (lambda c: c.list_resource_templates(), {"resourceTemplates": [{"name": "no uriTemplate"}]}),
+    (lambda c: c.tasks.start("job"), {"content": "not a list"}),
+])
+@responses.activate
+def test_results_of_the_wrong_shape_are_protocol_errors(use, reply):
+    modern_server(responses, lambda body, request: rpc_reply(body, reply))
+    with Client(URL, tasks=True) as client:
+        with pytest.raises(ProtocolError, match="expected shape"):
+            use(client)
+
+
+@responses.activate
+def test_capabilities_of_the_wrong_shape_are_a_protocol_error():
+    discover = {**DISCOVER, "capabilities": {"tools": "yes"}}
+    responses.add(responses.POST, URL, json={"jsonrpc": "2.0", "id": 1, "result": discover})
+    with Client(URL) as client:
+        with pytest.raises(ProtocolError, match="server/discover"):
+            client.server_capabilities
+
+
 @responses.activate
 def test_sse_reply_with_invalid_json_is_a_protocol_error():
     def on_call(body, request):
