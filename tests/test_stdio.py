@@ -202,3 +202,21 @@ def test_a_deeply_nested_line_on_stdout_is_noise_not_a_crash(caplog):
     with Client([sys.executable, "-c", code], timeout=20) as client:
         assert client.call_tool("echo", {"message": "still here"}).text == "still here"
     assert "not JSON" in caplog.text
+
+
+def test_the_transport_takes_a_wait_longer_than_poll_can():
+    # poll() takes milliseconds as a C int: a listen request's years-long wait overflowed it.
+    from mcp_sync._engine import Pending
+
+    with Client(scripted(), timeout=20) as client:
+        engine, transport = client._engine, client._transport
+        pending = Pending(10 ** 6, "tools/call")
+        engine._pending[pending.id] = pending
+        try:
+            # The reply comes later, so this caller reads stdout itself, waiting in poll().
+            call = {"jsonrpc": "2.0", "id": pending.id, "method": "tools/call",
+                    "params": {"name": "echo", "arguments": {"message": "late", "sleep": 0.3}}}
+            transport.send_request(pending, call, Timeout(), time.monotonic() + 20)
+            assert transport.wait(pending, 3e8)["result"]["content"][0]["text"] == "late"
+        finally:
+            engine._pending.pop(pending.id, None)

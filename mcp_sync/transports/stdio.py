@@ -447,10 +447,11 @@ _HAVE_POLL = hasattr(select, "poll")
 
 def _ready(fd: int, events: int, timeout: Optional[float]) -> bool:
     """Whether ``fd`` is ready for ``events`` within ``timeout`` seconds (None: no limit). A closed
-    or broken descriptor counts as ready: the read or write that follows raises the cause."""
+    or broken descriptor counts as ready: the read or write that follows raises the cause. A
+    longer timeout than poll()'s C int of milliseconds (24 days) is cut to one hour; callers loop."""
     poller = select.poll()
     poller.register(fd, events)
-    return bool(poller.poll(None if timeout is None else max(0.0, timeout) * 1000.0))
+    return bool(poller.poll(None if timeout is None else min(max(0.0, timeout), 3600.0) * 1000.0))
 
 
 def _copy(error: MCPError, method: str) -> MCPError:
