@@ -278,16 +278,21 @@ class Subscription:
 
     def _start_legacy(self) -> None:
         engine = self._engine
+        caps = engine.state.capabilities.get("resources")
+        if self.resources and not (isinstance(caps, dict) and caps.get("subscribe")):
+            raise MCPError("the server does not support resource subscriptions (resources.subscribe)",
+                           method="resources/subscribe")
         self._remove_handler = engine.add_handler(None, self._on_legacy_notification)
-        if self.resources:
-            caps = engine.state.capabilities.get("resources") or {}
-            if not caps.get("subscribe"):
-                self._remove_handler()
-                self._remove_handler = None
-                raise MCPError("the server does not support resource subscriptions (resources.subscribe)",
-                               method="resources/subscribe")
+        subscribed: List[str] = []
+        try:
             for uri in self.resources:
                 engine.request("resources/subscribe", {"uri": uri})
+                subscribed.append(uri)
+        except BaseException:
+            # The caller never gets this object to close: undo the handler and what was subscribed.
+            self.resources = subscribed
+            self.close()
+            raise
         self.acknowledged = self._filter()
 
     def _on_legacy_notification(self, message: Dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from _ev import EV_MODES, ev_fixture
 from mcp_sync import ConnectionClosed, SubscriptionEvent
+from mcp_sync.errors import InvalidParams
 
 ev = ev_fixture()
 modern_ev = ev_fixture([m for m in EV_MODES if m.modern])
@@ -137,3 +138,26 @@ def test_legacy_results_are_never_cached():
     assert cache.get("resources/list", "c1") == {"resources": [], "ttlMs": 1000}
     now[0] = 1.0
     assert cache.get("resources/list", "c1") is None  # stale at t_received + ttl
+
+
+legacy_ev = ev_fixture([m for m in EV_MODES if m.name == "legacy"])
+
+
+def test_a_refused_legacy_subscribe_leaves_nothing_behind(legacy_ev):
+    with legacy_ev() as client:
+        engine = client._engine
+        real, sent = engine.request, []
+
+        def refusing(method, params=None, **kwargs):
+            sent.append((method, (params or {}).get("uri")))
+            if method == "resources/subscribe" and params["uri"] == "demo://refused":
+                raise InvalidParams(-32602, "no such resource", method=method)
+            return real(method, params, **kwargs)
+
+        engine.request = refusing
+        handlers = list(engine._handlers)
+        with pytest.raises(InvalidParams):
+            client.subscribe(["demo://greeting", "demo://refused", "demo://items/x"])
+        assert engine._handlers == handlers  # no handler left collecting events nobody reads
+        assert sent == [("resources/subscribe", "demo://greeting"), ("resources/subscribe", "demo://refused"),
+                        ("resources/unsubscribe", "demo://greeting")]
