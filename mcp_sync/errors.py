@@ -6,17 +6,21 @@
     ├── TransportError(MCPError, ConnectionError)   the connection failed
     │   ├── ConnectError                            could not connect at all (cause chained)
     │   ├── ConnectionClosed                        the stream, process or client went away
+    │   │   └── ServerCancelled                     the server ended the request (listen teardown)
     │   └── HTTPStatusError                         unexpected HTTP status (.status_code, .body)
     ├── MCPTimeoutError(MCPError, TimeoutError)     a bounded wait ran out
     │   ├── ConnectTimeout
     │   └── RequestTimeout
     ├── ProtocolError                               the peer broke the protocol
     │   ├── UnsupportedProtocolVersion              no protocol version both sides speak
+    │   ├── OutputValidationError                   structuredContent does not match outputSchema
     │   └── SkillVerificationError                  a skill's content does not match its entry
     ├── RPCError                                    the server answered with a JSON-RPC error
     │   └── (one subclass per well-known code, e.g. MethodNotFound, InvalidParams)
     ├── ToolError                                   a tool result had ``isError: true`` (opt-in)
     ├── AuthError                                   401/403 or an OAuth failure
+    ├── InteractionError                            an elicitation/sampling/roots handler failed
+    ├── TaskCancelled                               the task a call waited for was cancelled
     ├── ExtensionNotSupported                       the server does not declare an extension used
     └── ClientClosedError(MCPError, RuntimeError)   the client was used after close()
 
