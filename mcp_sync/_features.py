@@ -266,11 +266,17 @@ class FeaturesMixin:
             return {}
         return param_headers(paths, params.get("arguments") or {})
 
+    def _as_task_if_required(self, params: Dict[str, Any]) -> Dict[str, Any]:
+        """2025-11-25: a tool whose ``execution.taskSupport`` is "required" runs only as a task;
+        ask for one (the call then follows it to the result)."""
+        if self._engine.state.era == "legacy" and params.get("name") in self._tools_needing_tasks \
+                and "task" not in params:
+            return {**params, **self._task_runner.start_params()}
+        return params
+
     def _call_tool_result(self, name: str, params: Dict[str, Any], timeout: TimeoutLike,
                           on_message: Any) -> CallToolResult:
-        if self._engine.state.era == "legacy" and name in self._tools_needing_tasks:
-            # 2025-11-25: such a tool runs only as a task; ask for one, and follow it to the result.
-            params = {**params, **self._task_runner.start_params()}
+        params = self._as_task_if_required(params)
         try:
             final = self._drive("tools/call", params, timeout, on_message)
         except MethodNotFound:

@@ -223,6 +223,8 @@ class Client(FeaturesMixin):
             exchange.close()
 
     def _stream_driven(self, method: str, params: Optional[Dict[str, Any]], timeout: TimeoutLike) -> Iterator[Event]:
+        if method == "tools/call" and params:
+            params = self._as_task_if_required(params)
         gen = _mrtr.drive(self._engine, self._interactions, self._task_runner, method, params,
                           timeout=self._call_timeout(timeout), want_progress=True, max_rounds=self._max_input_rounds)
         try:

@@ -220,3 +220,38 @@ def test_the_transport_takes_a_wait_longer_than_poll_can():
             assert transport.wait(pending, 3e8)["result"]["content"][0]["text"] == "late"
         finally:
             engine._pending.pop(pending.id, None)
+
+
+def test_an_interrupt_while_a_caller_reads_for_everyone_loses_no_line():
+    """Ctrl-C can land in a reading caller between any two steps of the line loop. Every complete
+    line read before it must still be delivered, each once, and nothing later may be lost."""
+    from mcp_sync.transports.stdio import StdioServer as Server
+
+    class Recorder:
+        def __init__(self, interrupt_at: int) -> None:
+            self.messages = []
+            self.interrupt_at = interrupt_at
+
+        def deliver(self, message):
+            if len(self.messages) == self.interrupt_at and not getattr(self, "fired", False):
+                self.fired = True
+                raise KeyboardInterrupt  # as if SIGINT arrived during delivery
+            self.messages.append(message)
+
+    wire = b"".join(b'{"jsonrpc":"2.0","method":"n","params":{"i":%d}}\n' % i for i in range(5)) + b'{"jsonrpc":"2.0",'
+    for interrupt_at in range(5):
+        transport = StdioTransport(Server("fake"))
+        transport.engine = Recorder(interrupt_at)  # type: ignore[assignment]
+        read_fd, write_fd = os.pipe()
+        try:
+            os.write(write_fd, wire)
+            with pytest.raises(KeyboardInterrupt):
+                transport._read_chunk(read_fd)
+            transport._scan = 0
+            transport._deliver_lines()  # what wait() does on KeyboardInterrupt
+            os.write(write_fd, b'"method":"n","params":{"i":5}}\n')
+            transport._read_chunk(read_fd)
+        finally:
+            os.close(read_fd)
+            os.close(write_fd)
+        assert [m["params"]["i"] for m in transport.engine.messages] == list(range(6)), interrupt_at

@@ -103,5 +103,9 @@ def test_legacy_tool_that_requires_a_task_is_called_as_one(legacy_ev, list_first
             tools = {t.name: t for t in client.list_tools()}
             assert tools["task_only_job"].execution == {"taskSupport": "required"}
         assert client.call_tool("task_only_job", {"seconds": 0.2}).text == "task finished after 0.2s"
+        if list_first:  # stream() knows it too (the CLI calls tools through stream())
+            events = list(client.stream("tools/call", {"name": "task_only_job", "arguments": {"seconds": 0.1}}))
+            assert any(isinstance(e, TaskStatusEvent) for e in events)
+            assert events[-1].value.text == "task finished after 0.1s"
         with pytest.raises(MCPError):
             client.call("tools/call", {"name": "task_only_job", "arguments": {}})  # the plain call the server refuses

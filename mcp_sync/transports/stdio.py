@@ -254,12 +254,21 @@ class StdioTransport(Transport):
     def _read_chunk(self, fd: int) -> Optional[str]:
         """Read what stdout has and deliver every complete line (the caller holds ``_read_lock``).
         Returns why reading must stop, if it must; sets ``_eof`` at the end of the stream."""
-        chunk = os.read(fd, 65536)
-        if not chunk:
+        buf = self._buf
+        before = len(buf)
+        # One statement, so a KeyboardInterrupt in a reading caller cannot drop bytes between the
+        # read and the append.
+        buf += os.read(fd, 65536)
+        if len(buf) == before:
             self._eof = True
             return None
+        return self._deliver_lines()
+
+    def _deliver_lines(self) -> Optional[str]:
+        """Deliver every complete line in the buffer. A line leaves the buffer only after it was
+        delivered, so an interrupted reader loses nothing (at worst one message comes twice: a
+        repeated response is dropped by the engine)."""
         buf = self._buf
-        buf += chunk
         while True:
             end = buf.find(b"\n", self._scan)
             if end < 0:
@@ -267,28 +276,33 @@ class StdioTransport(Transport):
                 self._scan = len(buf)
                 break
             line = buf[:end]  # one copy; json.loads takes a bytearray and skips whitespace
+            if line and not line.isspace():  # (strip() would copy a large line again)
+                cause = self._take_line(line)
+                if cause is not None:
+                    return cause
             del buf[:end + 1]
             self._scan = 0
-            if not line or line.isspace():  # (strip() would copy a large line again)
-                continue
-            try:
-                message = json.loads(line)
-            except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
-                self._noise_run += 1
-                text = line[:200].decode("utf-8", "replace")
-                self._noise.append(text)
-                log.log(logging.WARNING if self._noise_run == 1 else logging.DEBUG,
-                        "%s wrote a line that is not JSON to stdout (stdout is for MCP messages only): %r",
-                        self._command(), text)
-                if self._noise_run > MAX_NOISE_LINES:
-                    self._eof = True
-                    return f"it wrote {self._noise_run} lines in a row that are not JSON-RPC to stdout"
-                continue
-            self._noise_run = 0
-            self.engine.deliver(message)
         if len(buf) > self.max_message_size:
             self._eof = True
             return f"it wrote a message larger than the {self.max_message_size}-byte limit"
+        return None
+
+    def _take_line(self, line: bytearray) -> Optional[str]:
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
+            self._noise_run += 1
+            text = line[:200].decode("utf-8", "replace")
+            self._noise.append(text)
+            log.log(logging.WARNING if self._noise_run == 1 else logging.DEBUG,
+                    "%s wrote a line that is not JSON to stdout (stdout is for MCP messages only): %r",
+                    self._command(), text)
+            if self._noise_run > MAX_NOISE_LINES:
+                self._eof = True
+                return f"it wrote {self._noise_run} lines in a row that are not JSON-RPC to stdout"
+            return None
+        self._noise_run = 0
+        self.engine.deliver(message)
         return None
 
     def wait(self, pending: "Pending", timeout: float) -> Any:
@@ -320,6 +334,12 @@ class StdioTransport(Transport):
                         self._signal(proc, _KILL)
             except (OSError, ValueError):
                 self._eof = True  # the reader thread finds the cause and reports it
+            except KeyboardInterrupt:
+                # Ctrl-C while this caller read for everyone: hand over complete lines already
+                # read (other callers' replies among them) before the interrupt goes on.
+                self._scan = 0
+                self._deliver_lines()
+                raise
             finally:
                 self._read_lock.release()
             if self._eof:
