@@ -266,3 +266,51 @@ def test_an_error_body_nested_too_deeply_to_parse_is_still_an_http_status_error(
         with pytest.raises(HTTPStatusError) as info:
             client.call_tool("echo", {"message": "x"})
     assert info.value.status_code == 500
+
+
+def test_a_stream_gives_its_connection_back_once_and_an_aborted_one_never():
+    """urllib3 releases a connection by itself when a body ends, in the reader's thread, while an
+    abort may release it from another: pooled twice, one connection would serve two requests at
+    once. An owned stream's connection goes back to the pool only through finish(), once, and an
+    aborted stream's connection never does."""
+    from conftest import shared_server
+    from servers import EXAMPLE_SERVER
+
+    from mcp_sync.transports._http import OwnedStream, body_chunks, content_type, new_session
+
+    url = shared_server((str(EXAMPLE_SERVER),)).url
+    session = new_session()
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+
+    def post():
+        response = session.post(url, json=init, headers={"Accept": "application/json, text/event-stream"},
+                                stream=True, timeout=10)
+        assert content_type(response) == "text/event-stream"  # an SSE reply: what readers own
+        return response, response.raw._pool
+
+    def pooled(pool):
+        return sum(1 for conn in list(pool.pool.queue) if conn is not None)
+
+    try:
+        first, pool = post()
+        in_use = pooled(pool)
+        stream = OwnedStream(first)
+        assert b"".join(body_chunks(first))  # read to the end, as the reader does
+        first.raw.release_conn()  # urllib3's own release at the end of a body: a no-op now
+        assert pooled(pool) == in_use
+        stream.finish()
+        assert pooled(pool) == in_use + 1  # given back once...
+        stream.finish()
+        stream.abort()
+        first.close()
+        assert pooled(pool) == in_use + 1  # ...and only once, whatever comes after
+        second, _ = post()
+        in_use = pooled(pool)
+        stream = OwnedStream(second)
+        stream.abort()
+        stream.finish()
+        second.close()
+        assert pooled(pool) == in_use  # an aborted stream's connection is never pooled
+    finally:
+        session.close()

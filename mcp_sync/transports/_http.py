@@ -332,3 +332,49 @@ class HTTPTransport(Transport):
         else:
             for adapter in self.http.adapters.values():
                 adapter.close()  # empties your session's pools in this process (close, no shutdown)
+
+
+class OwnedStream:
+    """A streamed response that one thread reads and any thread may abort.
+
+    urllib3 returns a connection to its pool by itself when a body ends, inside the reader's read
+    call. An abort from another thread just after that would shut down a socket that a new request
+    may already be using, and urllib3's release racing ours could pool the connection twice. So the
+    pool is hidden from urllib3: :meth:`finish` (the reader, once the body ended) returns the
+    connection, once; :meth:`abort` discards it. Whichever comes first wins.
+    """
+
+    __slots__ = ("response", "_lock", "_state", "_pool")
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self._lock = threading.Lock()
+        self._state = "reading"
+        raw = response.raw
+        self._pool = getattr(raw, "_pool", None)
+        if self._pool is not None and hasattr(raw, "_connection"):
+            raw._pool = None  # urllib3's release_conn() is now a no-op for this response
+        else:
+            self._pool = None  # another urllib3: fall back to its own release
+
+    def finish(self) -> None:
+        """The reader is done: a body read to its end gives its connection back to the pool."""
+        with self._lock:
+            if self._state != "reading":
+                return
+            self._state = "finished"
+        raw = self.response.raw
+        conn = getattr(raw, "_connection", None)
+        if self._pool is not None and conn is not None and raw.closed:
+            raw._connection = None
+            self._pool._put_conn(conn)
+            return
+        shutdown(self.response)
+
+    def abort(self) -> None:
+        """Stop the reader (wakes a blocked read) and discard the connection."""
+        with self._lock:
+            if self._state != "reading":
+                return
+            self._state = "aborted"
+        shutdown(self.response)

@@ -22,13 +22,13 @@ from ..errors import ConnectionClosed, HTTPStatusError, MCPError, ProtocolError,
 from ..timeouts import Timeout
 from ._http import (
     HTTPTransport,
+    OwnedStream,
     body_chunks,
     compact,
     content_type,
     decode_json,
     map_request_error,
     read_body,
-    shutdown,
     status_error,
 )
 from .base import SessionExpired
@@ -65,7 +65,7 @@ class StreamableHTTPTransport(HTTPTransport):
         self.want_get_stream = get_stream
         self._get_ready: Optional[threading.Event] = None
         self.session_id: Optional[str] = None
-        self._streams: Set[requests.Response] = set()
+        self._streams: Set[OwnedStream] = set()
         self._readers: Optional[WorkerPool] = None
         self._get_thread: Optional[threading.Thread] = None
 
@@ -117,8 +117,8 @@ class StreamableHTTPTransport(HTTPTransport):
         with self._lock:
             streams = list(self._streams)
             self._streams.clear()
-        for response in streams:
-            shutdown(response)
+        for stream in streams:
+            stream.abort()
         self._wake_blocked_posts()
         if delete and self.session_id:
             # End the legacy session (a 405 means the server does not allow it: fine).
@@ -208,16 +208,16 @@ class StreamableHTTPTransport(HTTPTransport):
             self.engine.deliver(payload, pending)
             return
         if kind == "text/event-stream":
-            pending.stream = response
+            stream = pending.stream = OwnedStream(response)
             with self._lock:
                 if self._closing.is_set():
-                    shutdown(response)
+                    stream.abort()
                     raise ConnectionClosed("the client was closed", method=method)
-                self._streams.add(response)
+                self._streams.add(stream)
                 if self._readers is None:
                     self._readers = WorkerPool("reader")
                 readers = self._readers
-            readers.submit(self._read_response_stream, response, pending)
+            readers.submit(self._read_response_stream, stream, pending)
             return
         body = b""
         try:
@@ -245,23 +245,23 @@ class StreamableHTTPTransport(HTTPTransport):
             response.close()
 
     def abort(self, pending: "Pending") -> None:
-        response = pending.stream
-        if response is not None:
+        stream = pending.stream
+        if stream is not None:
             pending.stream = None
             with self._lock:
-                self._streams.discard(response)
-            shutdown(response)
+                self._streams.discard(stream)
+            stream.abort()
 
     # ------------------------------------------------------------------ reading streams
 
-    def _read_response_stream(self, response: requests.Response, pending: "Pending") -> None:
+    def _read_response_stream(self, stream: OwnedStream, pending: "Pending") -> None:
         """Deliver every event of a POST's SSE reply; resume with GET + Last-Event-ID (legacy)
         when the stream ends before the response."""
         state = _StreamState()
         attempts = 0
         try:
             while True:
-                error = self._pump(response, pending, state)
+                error = self._pump(stream.response, pending, state)
                 if state.answered or pending.done or self._closing.is_set():
                     return
                 if isinstance(error, RequestTimeout):
@@ -282,19 +282,19 @@ class StreamableHTTPTransport(HTTPTransport):
                 if self._closing.wait(_delay(state.retry_ms, attempts)):
                     return
                 with self._lock:
-                    self._streams.discard(response)
-                shutdown(response)
+                    self._streams.discard(stream)
+                stream.finish()
                 try:
-                    response = self._resume(state.last_id, pending)
+                    stream = self._resume(state.last_id, pending)
                 except MCPError as exc:
                     self.engine.fail(pending, exc)
                     return
         finally:
             with self._lock:
-                self._streams.discard(response)
-            shutdown(response)
+                self._streams.discard(stream)
+            stream.finish()
 
-    def _resume(self, last_event_id: str, pending: "Pending") -> requests.Response:
+    def _resume(self, last_event_id: str, pending: "Pending") -> OwnedStream:
         log.debug("resuming the stream of request %s after event %s", pending.id, last_event_id)
         headers = self._headers(None, accept="text/event-stream")
         headers["Last-Event-ID"] = last_event_id
@@ -308,10 +308,10 @@ class StreamableHTTPTransport(HTTPTransport):
                 f"{pending.method}: resuming the stream got HTTP {response.status_code} {content_type(response)}")
             response.close()
             raise err
-        pending.stream = response
+        stream = pending.stream = OwnedStream(response)
         with self._lock:
-            self._streams.add(response)
-        return response
+            self._streams.add(stream)
+        return stream
 
     def _pump(self, response: requests.Response, pending: Optional["Pending"],
               state: "_StreamState") -> Optional[BaseException]:
@@ -383,19 +383,20 @@ class StreamableHTTPTransport(HTTPTransport):
                 log.log(level, "the server offers no GET stream (HTTP %s)", response.status_code)
                 response.close()
                 return
+            stream = OwnedStream(response)
             with self._lock:
                 if self._closing.is_set():
-                    response.close()
+                    stream.abort()
                     return
-                self._streams.add(response)
+                self._streams.add(stream)
             ready.set()
             opened = time.monotonic()
             try:
                 self._pump(response, None, state)
             finally:
                 with self._lock:
-                    self._streams.discard(response)
-                shutdown(response)
+                    self._streams.discard(stream)
+                stream.finish()
             # A quiet stream that lived (until the read timeout, say) was healthy: reconnect
             # without counting it; only streams that die at once add up to giving up.
             lived = time.monotonic() - opened >= min(5.0, self.timeout.read)
