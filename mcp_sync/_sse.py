@@ -89,7 +89,9 @@ def _parse_event(raw: bytearray) -> Optional[SSEEvent]:
     event_id = retry = None
     for line in raw.split(b"\n"):
         if line.startswith(b"id:"):
-            event_id = line[3:].lstrip(b" ").decode("utf-8", "replace")
+            value = line[3:]
+            # The SSE spec removes one leading space from a field's value, no more.
+            event_id = (value[1:] if value.startswith(b" ") else value).decode("utf-8", "replace")
         elif line.startswith(b"retry:"):
             retry = _retry(line[6:].strip().decode("ascii", "replace"))
     if event_id is None and retry is None:

@@ -50,3 +50,11 @@ def test_large_event_in_many_chunks_is_linear():
     chunks = [raw[i:i + 16384] for i in range(0, len(raw), 16384)]
     (event,) = events(chunks)
     assert len(event.data) == len(payload)
+
+
+def test_only_one_leading_space_is_removed_from_a_field():
+    """The SSE spec strips a single space after the colon: an id of one space stays one space,
+    with or without data (found by the hypothesis round-trip test)."""
+    assert events([b"id:  \ndata: x\n\n"]) == [SSEEvent("message", "x", " ")]
+    assert events([b"id:  \n\n"]) == [SSEEvent("message", "", " ")]
+    assert events([b"id:7\n\n"]) == [SSEEvent("message", "", "7")]
