@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import json
 import sys
 import time
@@ -106,23 +107,33 @@ class ToolList(list):
 def result_markdown(result: "CallToolResult") -> str:
     from .types import EmbeddedResource, ImageContent, ResourceLink, TextContent
 
+    # Server text is untrusted: Markdown renderers pass raw HTML through, so it is escaped
+    # (Markdown formatting in it still renders), and embedded text stays inside its code fence.
     parts = ["**tool error**"] if result.is_error else []
     for block in result.content:
         if isinstance(block, TextContent):
-            parts.append(block.text)
+            parts.append(html.escape(block.text, quote=False))
         elif isinstance(block, ImageContent):
             parts.append(f"![image]({_data_uri(block.mime_type, block.data)})")
         elif isinstance(block, ResourceLink):
-            label = block.name or block.uri
+            label = html.escape(block.name or block.uri, quote=False)
             parts.append(f"[{label}]({block.uri})" if _linkable(block.uri) else f"{label}: `{block.uri}`")
         elif isinstance(block, EmbeddedResource):
             text = getattr(block.resource, "text", None)
-            parts.append(f"`{block.resource.uri}`" + (f"\n\n```\n{text}\n```" if text is not None else " (binary)"))
+            parts.append(f"`{block.resource.uri}`" + (f"\n\n{_fenced(text)}" if text is not None else " (binary)"))
         else:
             parts.append(f"`{block.type}` content")
     if result.structured_content is not None and not result.text:
         parts.append("```json\n" + json.dumps(result.structured_content, indent=2) + "\n```")
     return "\n\n".join(parts) or "*(no content)*"
+
+
+def _fenced(text: str) -> str:
+    """A code block that ``text`` cannot close early: the fence is longer than any run of
+    backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
 
 
 def result_html(result: "CallToolResult") -> str:

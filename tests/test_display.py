@@ -53,7 +53,8 @@ def test_result_repr_and_display(client):
     result = client.call_tool("echo", {"message": "<b>hi</b>"})
     assert repr(result) == "<CallToolResult 1 block(s) text='<b>hi</b>' structured={\"result\": \"<b>hi</b>\"}>"
     assert "&lt;b&gt;hi&lt;/b&gt;" in result._repr_html_()  # text is escaped, not rendered as HTML
-    assert "<b>hi</b>" in result._repr_markdown_()
+    assert "&lt;b&gt;hi&lt;/b&gt;" in result._repr_markdown_()  # server HTML is shown, not rendered
+    assert "<b>" not in result._repr_markdown_()
 
 
 def test_image_content_shows_inline(client):
@@ -162,3 +163,16 @@ def test_resource_links_are_clickable_only_for_http():
     assert "click me: <code>JavaScript:alert(document.cookie)</code>" in page
     markdown = result._repr_markdown_()
     assert "](JavaScript:" not in markdown and "[docs](https://example.com/a?b=1&c='2')" in markdown
+
+
+def test_markdown_view_cannot_be_broken_out_of_by_server_text():
+    from mcp_sync import CallToolResult
+
+    result = CallToolResult.model_validate({"content": [
+        {"type": "text", "text": "<img src=x onerror=alert(1)>"},
+        {"type": "resource", "resource": {"uri": "file:///a.md", "text": "```\n<script>alert(1)</script>\n```"}},
+    ]})
+    markdown = result._repr_markdown_()
+    assert "<img" not in markdown and "&lt;img" in markdown
+    fence = markdown.split("\n")[markdown.split("\n").index("`file:///a.md`") + 2]
+    assert fence == "````"  # longer than the ``` inside, so the embedded text stays in its code block
