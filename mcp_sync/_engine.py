@@ -452,8 +452,11 @@ class Engine:
                 yield item
                 return
         except queue.Empty:
-            reason = f"timed out after {timeout.call:g}s"
-            raise RequestTimeout(f"{method}: no response within {timeout.call:g}s; the request was cancelled",
+            limit = timeout.call
+            if hard_deadline is not None and time.monotonic() >= hard_deadline - 0.001:
+                limit = timeout.max_call  # the absolute maximum ran out, not the (reset) call clock
+            reason = f"timed out after {limit:g}s"
+            raise RequestTimeout(f"{method}: no response within {limit:g}s; the request was cancelled",
                                  method=method) from None
         except GeneratorExit:
             reason = "the caller stopped reading the stream"

@@ -566,3 +566,33 @@ def test_file_storage_binds_records_to_server_and_issuer(tmp_path):
     assert storage.load("https://s/mcp", "https://as2") is None
     storage.delete("https://s/mcp", "https://as2")
     assert list((tmp_path / "t").iterdir()) == []
+
+
+def test_paste_login_waits_a_bounded_time_for_the_paste(monkeypatch):
+    """The default headless reader gives up with AuthError after its timeout instead of
+    blocking on stdin forever; a pasted line is returned."""
+    import os
+    import sys
+
+    from mcp_sync.auth import PasteLogin
+    from mcp_sync.errors import AuthError
+
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd) as fake_stdin:
+        monkeypatch.setattr(sys, "stdin", fake_stdin)
+        login = PasteLogin(show=lambda url: None, timeout=0.2)
+        with pytest.raises(AuthError, match="within 0.2s"):
+            login.authorize("https://auth.example.com/authorize?x=1")
+        os.write(write_fd, b"http://127.0.0.1:8976/callback?code=abc&state=s\n")
+        assert login.authorize("https://auth.example.com/authorize?x=1") == \
+            "http://127.0.0.1:8976/callback?code=abc&state=s"
+    os.close(write_fd)
+
+
+def test_a_stored_record_without_a_client_id_is_not_adopted():
+    """A token file edited by hand (or written by something else) must not crash the provider."""
+    from mcp_sync.auth import OAuth
+
+    provider = OAuth()
+    provider._adopt({"client": {"client_secret": "x"}, "scopes": ["a"]}, {"access_token": "t"})
+    assert provider._identity is None

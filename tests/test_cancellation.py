@@ -108,7 +108,7 @@ def test_timeout_resets_on_progress_but_keeps_a_maximum(streaming):
             client.call_tool("long_running", {"steps": 6, "delay": 0.4}, timeout=Timeout(call=1.0))
         capped = Timeout(call=1.0, reset_on_progress=True, max_call=1.5)
         started = time.monotonic()
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeout, match="within 1.5s"):  # the message names the limit that ran out
             client.call_tool("long_running", {"steps": 6, "delay": 0.4}, timeout=capped)
         assert time.monotonic() - started < 2.3
 

@@ -174,7 +174,9 @@ class PasteLogin(Interaction):
 
     :param redirect_uri: registered redirect URI (a loopback URL nothing needs to listen on).
     :param show: called with the URL (default: write to stderr).
-    :param read: returns the pasted URL (default: :func:`input` with a prompt).
+    :param read: returns the pasted URL (default: a prompt on stderr, then a line from stdin).
+    :param timeout: how long the default reader waits for the paste, in seconds. (A notebook's
+        stdin has no file descriptor to wait on; there the prompt waits as ``input()`` does.)
     """
 
     def __init__(self, *, redirect_uri: str = "http://127.0.0.1:8976/callback",
@@ -182,8 +184,23 @@ class PasteLogin(Interaction):
                  timeout: float = DEFAULT_LOGIN_TIMEOUT) -> None:
         self.redirect_uri = check_url(redirect_uri, "redirect_uri")
         self.show = show if show is not None else _to_stderr
-        self.read = read if read is not None else (lambda: input("Paste the URL you were redirected to: "))
+        self.read = read if read is not None else self._read_stdin
         self.timeout = timeout
+
+    def _read_stdin(self) -> str:
+        prompt = "Paste the URL you were redirected to: "
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # Jupyter: input() shows its own box
+            return input(prompt)
+        import select
+
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        ready, _, _ = select.select([fd], [], [], self.timeout)
+        if not ready:
+            raise AuthError(f"no redirect URL was pasted within {self.timeout:g}s")
+        return sys.stdin.readline()
 
     def prepare(self, preferred_redirect_uri: Optional[str] = None) -> str:
         return self.redirect_uri

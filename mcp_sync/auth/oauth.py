@@ -150,7 +150,9 @@ class OAuth(TokenAuth):
     def _adopt(self, record: Dict[str, Any], tokens: Dict[str, Any]) -> None:
         self._tokens = dict(tokens)
         client = record.get("client")
-        self._identity = ClientIdentity.from_record(client) if isinstance(client, dict) else None
+        # A record without a client_id (edited by hand, or not ours) identifies nobody: register anew.
+        usable = isinstance(client, dict) and isinstance(client.get("client_id"), str) and client["client_id"]
+        self._identity = ClientIdentity.from_record(client) if usable else None
         if self._preregistered is not None and self._identity is not None \
                 and self._identity.client_id == self._preregistered.client_id:
             self._identity = self._preregistered
