@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._engine import Engine, Pending
 
 log = logging.getLogger("mcp_sync.subscriptions")
+#: Unread events a subscription keeps (iterating or get() reads them; a callback alone does not).
+MAX_UNREAD_EVENTS = 10_000
 
 #: How long subscribe() waits for the server's acknowledgement (seconds).
 ACK_TIMEOUT = 10.0
@@ -73,6 +75,7 @@ class Subscription:
         self.task_ids = [str(t) for t in task_ids]
         self._callback = callback
         self._events: "queue.SimpleQueue[Optional[SubscriptionEvent]]" = queue.SimpleQueue()
+        self._dropping = False
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._pending: Optional["Pending"] = None
@@ -146,6 +149,15 @@ class Subscription:
     # ------------------------------------------------------------------ dispatch
 
     def _emit(self, event: SubscriptionEvent) -> None:
+        if self._events.qsize() >= MAX_UNREAD_EVENTS:
+            # Nobody iterates (a callback-only subscription, say): keep the newest events, bounded.
+            try:
+                self._events.get_nowait()
+            except queue.Empty:
+                pass
+            if not self._dropping:
+                self._dropping = True
+                log.warning("subscription events are not being read; keeping only the newest %d", MAX_UNREAD_EVENTS)
         self._events.put(event)
         if self._callback is not None:
             try:

@@ -161,3 +161,18 @@ def test_a_refused_legacy_subscribe_leaves_nothing_behind(legacy_ev):
         assert engine._handlers == handlers  # no handler left collecting events nobody reads
         assert sent == [("resources/subscribe", "demo://greeting"), ("resources/subscribe", "demo://refused"),
                         ("resources/unsubscribe", "demo://greeting")]
+
+
+def test_unread_events_are_bounded(monkeypatch):
+    """A subscription read only through its callback does not grow without limit."""
+    from mcp_sync import subscriptions
+    from mcp_sync.subscriptions import Subscription, SubscriptionEvent
+
+    monkeypatch.setattr(subscriptions, "MAX_UNREAD_EVENTS", 3)
+    sub = Subscription.__new__(Subscription)
+    sub._events = subscriptions.queue.SimpleQueue()
+    sub._dropping = False
+    sub._callback = None
+    for i in range(10):
+        sub._emit(SubscriptionEvent("resource_updated", uri=f"demo://{i}"))
+    assert [sub._events.get_nowait().uri for _ in range(sub._events.qsize())] == ["demo://7", "demo://8", "demo://9"]
