@@ -117,8 +117,13 @@ class TaskRunner:
         try:
             while True:
                 if task.terminal or (task.status == "input_required" and not self.modern):
+                    # Legacy tasks/result blocks until the task ends: give it only the time left,
+                    # and let a timeout there cancel the task like any other.
+                    left = (deadline if hard is None else min(deadline, hard)) - time.monotonic()
+                    outcome = self._outcome(task, Timeout(call=max(0.01, left), connect=timeout.connect,
+                                                          read=timeout.read))
                     finished = True
-                    yield Final(self._outcome(task, timeout), 0)
+                    yield Final(outcome, 0)
                     return
                 if task.status == "input_required" and task.input_requests:
                     fresh = {k: v for k, v in task.input_requests.items() if k not in answered}
