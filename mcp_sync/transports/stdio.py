@@ -307,44 +307,47 @@ class StdioTransport(Transport):
 
     def wait(self, pending: "Pending", timeout: float) -> Any:
         """Leader/follower: while nobody else reads stdout, the waiting caller reads it itself and
-        delivers what it reads to everyone, until its own message arrives. Otherwise it waits on
-        its queue like any caller."""
+        delivers what it reads to everyone, until its own next message arrives. Otherwise it
+        waits on its queue like any caller."""
+        try:
+            return pending.queue.get_nowait()
+        except queue.Empty:
+            pass
+        proc = self.proc
+        if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
+                or not self._read_lock.acquire(blocking=False)):
+            return pending.queue.get(timeout=timeout)
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return pending.queue.get_nowait()
-            except queue.Empty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise queue.Empty
-            proc = self.proc
-            if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
-                    or not self._read_lock.acquire(blocking=False)):
-                return pending.queue.get(timeout=remaining)
-            try:
-                if self._eof:
-                    continue
-                fd = proc.stdout.fileno()
+        try:
+            # Lead, holding the lock throughout: the reader thread is then woken once, not for
+            # every chunk of a large message.
+            fd = proc.stdout.fileno()
+            while not self._eof:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise queue.Empty
                 if _ready(fd, select.POLLIN, remaining):
                     cause = self._read_chunk(fd)
                     if cause is not None:
                         # Stop the process: its stdout then ends, and the reader thread reports why.
                         self._stop_reason = cause
                         self._signal(proc, _KILL)
-            except (OSError, ValueError):
-                self._eof = True  # the reader thread finds the cause and reports it
-            except KeyboardInterrupt:
-                # Ctrl-C while this caller read for everyone: hand over complete lines already
-                # read (other callers' replies among them) before the interrupt goes on.
-                self._scan = 0
-                self._deliver_lines()
-                raise
-            finally:
-                self._read_lock.release()
-            if self._eof:
-                # The reader thread names the exit and fails every pending request, this one too.
-                return pending.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                try:
+                    return pending.queue.get_nowait()
+                except queue.Empty:
+                    continue
+        except (OSError, ValueError):
+            self._eof = True  # the reader thread finds the cause and reports it
+        except KeyboardInterrupt:
+            # Ctrl-C while this caller read for everyone: hand over complete lines already
+            # read (other callers' replies among them) before the interrupt goes on.
+            self._scan = 0
+            self._deliver_lines()
+            raise
+        finally:
+            self._read_lock.release()
+        # The end of stdout: the reader thread names the exit and fails every pending request.
+        return pending.queue.get(timeout=max(0.0, deadline - time.monotonic()))
 
     def _drain_stderr(self, proc: "subprocess.Popen[bytes]") -> None:
         assert proc.stderr is not None
