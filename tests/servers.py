@@ -124,3 +124,24 @@ ALL_MODES: List[Mode] = HTTP_MODES + SSE_MODES + STDIO_MODES
 def stdio_command(*extra: str) -> List[str]:
     """The command line of the example server over stdio."""
     return [sys.executable, str(EXAMPLE_SERVER), "--transport", "stdio", *extra]
+
+
+def calls_in_flight(client, n: int = 4, seconds: float = 20):
+    """Start ``n`` threads, each blocked in ``slow(seconds)`` on ``client``. Returns the threads,
+    the exceptions they end with, and when each woke (time.monotonic())."""
+    import threading
+
+    errors: list = []
+    woke: list = []
+
+    def call() -> None:
+        try:
+            client.call_tool("slow", {"seconds": seconds})
+        except BaseException as exc:  # noqa: B902 - every way out is what the fault tests look at
+            errors.append(exc)
+        woke.append(time.monotonic())
+
+    threads = [threading.Thread(target=call, name=f"test-caller-{i}") for i in range(n)]
+    for thread in threads:
+        thread.start()
+    return threads, errors, woke

@@ -12,7 +12,7 @@ from typing import Iterator, List
 import pytest
 
 from faultproxy import TCPProxy
-from servers import EXAMPLE_SERVER, ServerProcess
+from servers import EXAMPLE_SERVER, ServerProcess, calls_in_flight
 from mcp_sync import (
     Client,
     ConnectError,
@@ -139,19 +139,7 @@ def test_sigkill_mid_call_wakes_every_caller_within_a_second(args, protocol):
     server = ServerProcess([str(EXAMPLE_SERVER), *args]).start()
     try:
         client = Client(server.url, protocol=protocol, timeout=30).connect()
-        errors: List[BaseException] = []
-        woke: List[float] = []
-
-        def call() -> None:
-            try:
-                client.call_tool("slow", {"seconds": 20})
-            except BaseException as exc:  # noqa: B902
-                errors.append(exc)
-            woke.append(time.monotonic())
-
-        threads = [threading.Thread(target=call) for _ in range(4)]
-        for t in threads:
-            t.start()
+        threads, errors, woke = calls_in_flight(client, 4)
         time.sleep(0.5)
         killed = time.monotonic()
         server.kill()

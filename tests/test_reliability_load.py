@@ -14,7 +14,7 @@ from typing import Iterator, List
 
 import pytest
 
-from servers import EXAMPLE_SERVER, ServerProcess
+from servers import EXAMPLE_SERVER, ServerProcess, calls_in_flight
 from mcp_sync import Client, ClientClosedError, ConnectionClosed
 
 TESTS = Path(__file__).resolve().parent
@@ -115,19 +115,7 @@ def test_close_from_another_thread_wakes_every_call_and_releases_everything(args
         assert wait_until(lambda: not client_threads())
         threads_before, fds_before = threading.active_count(), open_fds()
         client = Client(server.url, protocol=protocol, timeout=30).connect()
-        errors: List[BaseException] = []
-        woke: List[float] = []
-
-        def call() -> None:
-            try:
-                client.call_tool("slow", {"seconds": 20})
-            except BaseException as exc:  # noqa: B902
-                errors.append(exc)
-            woke.append(time.monotonic())
-
-        callers = [threading.Thread(target=call) for _ in range(8)]
-        for c in callers:
-            c.start()
+        callers, errors, woke = calls_in_flight(client, 8)
         time.sleep(0.7)
         closed_at = time.monotonic()
         client.close()

@@ -4,31 +4,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
-from typing import List
 
 import pytest
 
-from servers import EXAMPLE_SERVER, ServerProcess, stdio_command
+from servers import EXAMPLE_SERVER, ServerProcess, calls_in_flight, stdio_command
 from mcp_sync import Client, ConnectionClosed, StdioServer, TransportError
-
-
-def _calls_in_flight(client: Client, n: int = 4):
-    errors: List[BaseException] = []
-    woke: List[float] = []
-
-    def call() -> None:
-        try:
-            client.call_tool("slow", {"seconds": 20})
-        except BaseException as exc:  # noqa: B902
-            errors.append(exc)
-        woke.append(time.monotonic())
-
-    threads = [threading.Thread(target=call) for _ in range(n)]
-    for t in threads:
-        t.start()
-    return threads, errors, woke
 
 
 @pytest.mark.timeout(40)
@@ -37,7 +18,7 @@ def test_http_sse_sigkill_mid_call_wakes_every_caller_then_reconnects_after_rest
     try:
         with Client(server.url, timeout=30) as client:
             assert client.transport == "sse"
-            threads, errors, woke = _calls_in_flight(client)
+            threads, errors, woke = calls_in_flight(client)
             time.sleep(0.5)
             killed = time.monotonic()
             server.kill()
@@ -58,7 +39,7 @@ def test_stdio_sigkill_mid_call_reports_the_exit_and_restart_respawns():
     with Client(StdioServer(command[0], command[1:], restart=True), timeout=30) as client:
         client.connect()
         first = client._transport.proc
-        threads, errors, woke = _calls_in_flight(client)
+        threads, errors, woke = calls_in_flight(client)
         time.sleep(0.5)
         killed = time.monotonic()
         os.kill(first.pid, signal.SIGKILL)
