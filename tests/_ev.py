@@ -9,8 +9,7 @@ from typing import Iterator, List, Sequence
 
 import pytest
 
-from conftest import shared_server
-from mcp_sync import Client
+from conftest import Connector, shared_server
 
 EVERYTHING = Path(__file__).resolve().parent / "servers" / "everything.py"
 
@@ -42,24 +41,14 @@ EV_MODES: List[EvMode] = [
 ]
 
 
-class EvConnector:
+class EvConnector(Connector):
+    """A :class:`Connector` for the server with the whole protocol surface (servers/everything.py)."""
+
     def __init__(self, mode: EvMode) -> None:
-        self.mode = mode
-        self.clients: List[Client] = []
         if mode.transport == "stdio":
-            self.target: object = [sys.executable, str(EVERYTHING), "--transport", "stdio"]
+            super().__init__(mode, [sys.executable, str(EVERYTHING), "--transport", "stdio"])
         else:
-            self.target = shared_server((str(EVERYTHING), *mode.server_args), mode.path).url
-
-    def __call__(self, **kwargs) -> Client:
-        kwargs.setdefault("protocol", self.mode.protocol)
-        client = Client(self.target, **kwargs)
-        self.clients.append(client)
-        return client
-
-    def close(self) -> None:
-        for client in self.clients:
-            client.close()
+            super().__init__(mode, shared_server((str(EVERYTHING), *mode.server_args), mode.path).url)
 
 
 def ev_fixture(modes: Sequence[EvMode] = tuple(EV_MODES)):

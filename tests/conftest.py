@@ -35,21 +35,19 @@ def mode(request) -> Mode:
 
 
 class Connector:
-    """Makes clients for one mode and closes them after the test."""
+    """Makes clients for one mode (``target``: a URL or a stdio command) and closes them after
+    the test. ``server`` is the HTTP server process, when there is one."""
 
-    def __init__(self, mode: Mode, server: Optional[ServerProcess]) -> None:
+    def __init__(self, mode, target, server: Optional[ServerProcess] = None) -> None:
         self.mode = mode
+        self.target = target
         self.server = server
         self.clients: List[Client] = []
 
     @property
     def url(self) -> str:
         """The server's URL (HTTP modes) or command line (stdio modes)."""
-        return self.server.url if self.server is not None else " ".join(self.target)
-
-    @property
-    def target(self):
-        return self.server.url if self.server is not None else stdio_command(*self.mode.server_args)
+        return self.target if isinstance(self.target, str) else " ".join(self.target)
 
     def __call__(self, **kwargs) -> Client:
         kwargs.setdefault("protocol", self.mode.protocol)
@@ -65,8 +63,11 @@ class Connector:
 @pytest.fixture
 def connect(mode: Mode) -> Iterator[Connector]:
     """``connect(**kw)`` returns a Client for the current server mode."""
-    server = None if mode.transport == "stdio" else shared_server((str(EXAMPLE_SERVER), *mode.server_args), mode.path)
-    connector = Connector(mode, server)
+    if mode.transport == "stdio":
+        connector = Connector(mode, stdio_command(*mode.server_args))
+    else:
+        server = shared_server((str(EXAMPLE_SERVER), *mode.server_args), mode.path)
+        connector = Connector(mode, server.url, server)
     yield connector
     connector.close()
 
