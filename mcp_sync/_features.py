@@ -11,25 +11,27 @@ from . import _mrtr
 from ._cache import ResultCache
 from ._schema import InvalidHeaderAnnotation, Path, header_paths, output_error, param_headers
 from .errors import HeaderMismatch, MethodNotFound, OutputValidationError, ProtocolError
-from .events import LogEvent, event_from_message
-from .handlers import Interactions, RootsLike
-from .skills import Skills
-from .subscriptions import Callback, Subscription
 from .tasks import TaskRunner, Tasks
 from .timeouts import TimeoutLike
-from .types import (
-    CallToolResult,
-    CompleteResult,
-    GetPromptResult,
-    Prompt,
-    ReadResourceResult,
-    Resource,
-    ResourceTemplate,
-)
 
+# The pydantic models, events, skills and subscriptions are imported where they are first used,
+# so that ``import mcp_sync`` stays cheap (see mcp_sync/__init__.py).
 if TYPE_CHECKING:  # pragma: no cover
     from ._engine import Engine
+    from .events import LogEvent
+    from .handlers import Interactions, RootsLike
+    from .skills import Skills
+    from .subscriptions import Callback, Subscription
     from .timeouts import Timeout
+    from .types import (
+        CallToolResult,
+        CompleteResult,
+        GetPromptResult,
+        Prompt,
+        ReadResourceResult,
+        Resource,
+        ResourceTemplate,
+    )
 
 log = logging.getLogger("mcp_sync.client")
 
@@ -58,7 +60,8 @@ class FeaturesMixin:
         self._max_input_rounds = max_input_rounds
         self._task_runner = TaskRunner(self._engine, interactions, tasks)
         self._tasks = Tasks(self, self._task_runner)  # type: ignore[arg-type]
-        self._skills = Skills(self, skills)  # type: ignore[arg-type]
+        self._skills_enabled = skills
+        self._skills: Optional[Skills] = None
         self._cache = ResultCache()
         self._tool_headers: Dict[str, Dict[Path, str]] = {}
         self._tool_outputs: Dict[str, Any] = {}
@@ -69,7 +72,8 @@ class FeaturesMixin:
 
     def _capabilities(self, era: str) -> Dict[str, Any]:
         caps = self._interactions.capabilities(era)
-        for extra in (self._task_runner.capabilities(era), self._skills.capabilities(era)):
+        skills = self.skills.capabilities(era) if self._skills_enabled else {}
+        for extra in (self._task_runner.capabilities(era), skills):
             extensions = {**caps.get("extensions", {}), **extra.get("extensions", {})}
             caps.update(extra)
             if extensions:
@@ -83,14 +87,14 @@ class FeaturesMixin:
         """Every resource the server lists, following every page (``all_pages=False`` and
         ``cursor=`` fetch one page; the next cursor is then ``client.last_cursor``).
         ``cache=False`` bypasses the ``ttlMs`` cache."""
-        return [_parse(Resource, r, "resources/list") for r in self._list("resources/list", "resources", cursor,
+        return [_parse("Resource", r, "resources/list") for r in self._list("resources/list", "resources", cursor,
                                                                           all_pages, cache)]
 
     def list_resource_templates(self, cursor: Optional[str] = None, *, all_pages: bool = True,
                                 cache: bool = True) -> List[ResourceTemplate]:
         """Every resource template (RFC 6570 ``uri_template``), following every page."""
         items = self._list("resources/templates/list", "resourceTemplates", cursor, all_pages, cache)
-        return [_parse(ResourceTemplate, t, "resources/templates/list") for t in items]
+        return [_parse("ResourceTemplate", t, "resources/templates/list") for t in items]
 
     def read_resource(self, uri: str, *, timeout: TimeoutLike = None, cache: bool = True) -> ReadResourceResult:
         """Read a resource: ``result.text`` for text, ``result.data`` (bytes) for a blob; each item
@@ -100,13 +104,13 @@ class FeaturesMixin:
         if not isinstance(uri, str) or not uri:
             raise ValueError("uri must be a non-empty string")
         result = self._cached_call("resources/read", {"uri": uri}, uri, timeout, cache)
-        return _parse(ReadResourceResult, result, "resources/read")
+        return _parse("ReadResourceResult", result, "resources/read")
 
     # ------------------------------------------------------------------ prompts and completion
 
     def list_prompts(self, cursor: Optional[str] = None, *, all_pages: bool = True, cache: bool = True) -> List[Prompt]:
         """Every prompt the server offers, following every page."""
-        return [_parse(Prompt, p, "prompts/list") for p in self._list("prompts/list", "prompts", cursor, all_pages, cache)]
+        return [_parse("Prompt", p, "prompts/list") for p in self._list("prompts/list", "prompts", cursor, all_pages, cache)]
 
     def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None, *,
                    timeout: TimeoutLike = None) -> GetPromptResult:
@@ -120,7 +124,7 @@ class FeaturesMixin:
                 raise TypeError(f"prompt arguments must be strings; not: {bad}")
             params["arguments"] = dict(arguments)
         final = self._drive("prompts/get", params, timeout)
-        return _parse(GetPromptResult, final.result, "prompts/get")
+        return _parse("GetPromptResult", final.result, "prompts/get")
 
     def complete(self, ref: Any, argument: Any, context_arguments: Optional[Dict[str, str]] = None, *,
                  timeout: TimeoutLike = None) -> CompleteResult:
@@ -135,7 +139,7 @@ class FeaturesMixin:
         if context_arguments:
             params["context"] = {"arguments": dict(context_arguments)}
         result = self._engine.request("completion/complete", params, timeout=self._call_timeout(timeout))
-        return _parse(CompleteResult, result, "completion/complete")
+        return _parse("CompleteResult", result, "completion/complete")
 
     # ------------------------------------------------------------------ logging
 
@@ -157,6 +161,8 @@ class FeaturesMixin:
     def on_log(self, handler: Callable[[LogEvent], None]) -> Callable[[], None]:
         """Call ``handler(LogEvent)`` for every server log message, on a background thread.
         Returns a function that unregisters it."""
+        from .events import event_from_message
+
         return self._engine.add_handler("notifications/message", lambda m: handler(event_from_message(m)))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ roots
@@ -182,6 +188,8 @@ class FeaturesMixin:
         ...     for event in sub:
         ...         print(event.kind, event.uri)
         """
+        from .subscriptions import Subscription
+
         if isinstance(resources, str):
             resources = [resources]
         return Subscription(self._engine, resources=resources, tools=tools, prompts=prompts,
@@ -198,7 +206,12 @@ class FeaturesMixin:
         """The skills extension (``Client(..., skills=True)``): ``client.skills.list()`` gives the
         server's skill entries without reading any file; ``client.skills.load(name_or_uri)``
         reads and verifies a ``SKILL.md`` and returns a :class:`~mcp_sync.skills.LoadedSkill`."""
-        return self._skills
+        with self._tool_lock:
+            if self._skills is None:
+                from .skills import Skills
+
+                self._skills = Skills(self, self._skills_enabled)  # type: ignore[arg-type]
+            return self._skills
 
     def clear_cache(self) -> None:
         """Forget every cached list and read result."""
@@ -297,7 +310,7 @@ class FeaturesMixin:
             self._cache.invalidate("tools/list")
             self._register_tools(self._list("tools/list", "tools", None, True, False))
             final = self._drive("tools/call", params, timeout, on_message)
-        result = _parse(CallToolResult, final.result, "tools/call")
+        result = _parse("CallToolResult", final.result, "tools/call")
         self._check_output(name, result)
         return result
 
@@ -321,14 +334,20 @@ def _dict_get(value: Any, *keys: str) -> Any:
     return value
 
 
-def _parse(model: Any, result: Dict[str, Any], method: str) -> Any:
+def _parse(model: str, result: Dict[str, Any], method: str) -> Any:
+    """Validate ``result`` as the model :mod:`mcp_sync.types` names ``model`` (imported here, on
+    first use, rather than with the package)."""
+    from . import types
+
     try:
-        return model.model_validate(result)
+        return getattr(types, model).model_validate(result)
     except ValueError as exc:
         raise ProtocolError(f"{method}: the result does not have the expected shape: {exc}", method=method) from exc
 
 
 def _ref(ref: Any) -> Dict[str, Any]:
+    from .types import Prompt, Resource, ResourceTemplate
+
     if isinstance(ref, Prompt):
         return {"type": "ref/prompt", "name": ref.name}
     if isinstance(ref, ResourceTemplate):

@@ -11,16 +11,16 @@ from . import _mrtr
 from ._engine import DEFAULT_MAX_BUFFERED, Engine
 from ._features import FeaturesMixin, _parse
 from .errors import ProtocolError
-from .events import Event, ResultEvent, event_from_message
 from .handlers import ElicitationHandler, Interactions, RootsLike, SamplingHandler
-from ._display import ToolList
 from .timeouts import Timeout, TimeoutLike
 from .transports._http import DEFAULT_MAX_MESSAGE_SIZE, AuthLike
 from .transports.base import Transport
-from .types import CallToolResult, Implementation, ServerCapabilities, Tool
 
+# Models, events and the display helpers load on first use (see mcp_sync/__init__.py).
 if TYPE_CHECKING:  # pragma: no cover
+    from .events import Event
     from .transports.stdio import StdioServer
+    from .types import CallToolResult, Implementation, ServerCapabilities, Tool
 
 log = logging.getLogger("mcp_sync.client")
 
@@ -154,12 +154,12 @@ class Client(FeaturesMixin):
     def server_info(self) -> Implementation:
         """The server's name, version and other self-description."""
         self._engine.connect()
-        return _parse(Implementation, self._engine.state.server_info, self._negotiated_by())
+        return _parse("Implementation", self._engine.state.server_info, self._negotiated_by())
 
     @property
     def server_capabilities(self) -> ServerCapabilities:
         self._engine.connect()
-        return _parse(ServerCapabilities, self._engine.state.capabilities, self._negotiated_by())
+        return _parse("ServerCapabilities", self._engine.state.capabilities, self._negotiated_by())
 
     @property
     def protocol_version(self) -> Optional[str]:
@@ -209,6 +209,8 @@ class Client(FeaturesMixin):
         ``input_required`` rounds with the client's handlers, and a ``tools/call`` that becomes a
         task yields a :class:`~mcp_sync.TaskStatusEvent` per status change before its result.
         """
+        from .events import ResultEvent, event_from_message
+
         if method in _mrtr.MRTR_METHODS:
             yield from self._stream_driven(method, params, timeout)
             return
@@ -223,6 +225,8 @@ class Client(FeaturesMixin):
             exchange.close()
 
     def _stream_driven(self, method: str, params: Optional[Dict[str, Any]], timeout: TimeoutLike) -> Iterator[Event]:
+        from .events import ResultEvent, event_from_message
+
         if method == "tools/call" and params:
             params = self._as_task_if_required(params)
         gen = _mrtr.drive(self._engine, self._interactions, self._task_runner, method, params,
@@ -232,7 +236,7 @@ class Client(FeaturesMixin):
                 if isinstance(item, _mrtr.Final):
                     value = None
                     if method == "tools/call":
-                        value = _parse(CallToolResult, item.result, method)
+                        value = _parse("CallToolResult", item.result, method)
                         self._check_output(str((params or {}).get("name")), value)
                     yield ResultEvent({"result": item.result}, item.result, value)
                 elif isinstance(item, dict):
@@ -266,8 +270,10 @@ class Client(FeaturesMixin):
         modern Streamable HTTP, a tool with an invalid ``x-mcp-header`` annotation is left out
         (and logged), as the spec requires.
         """
+        from ._display import ToolList
+
         tools = self._register_tools(self._list("tools/list", "tools", cursor, all_pages, cache))
-        return ToolList(_parse(Tool, t, "tools/list") for t in tools)
+        return ToolList(_parse("Tool", t, "tools/list") for t in tools)
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, timeout: TimeoutLike = None,
                   progress: Union[ProgressCallback, bool, None] = None) -> CallToolResult:

@@ -9,16 +9,20 @@ only the capabilities whose handlers exist (§4.3, §7.2).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import InteractionError, ProtocolError, RPCError
-from .types import CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, Root
+
+# The models load when a handler first runs, not with the package (see mcp_sync/__init__.py);
+# hence the quoted names in the aliases below.
+if TYPE_CHECKING:  # pragma: no cover
+    from .types import CreateMessageRequest, CreateMessageResult, ElicitRequest, ElicitResult, Root
 
 log = logging.getLogger("mcp_sync.handlers")
 
-ElicitationHandler = Callable[[ElicitRequest], Union[ElicitResult, Dict[str, Any]]]
-SamplingHandler = Callable[[CreateMessageRequest], Union[CreateMessageResult, Dict[str, Any]]]
-RootLike = Union[Root, str, Dict[str, Any]]
+ElicitationHandler = Callable[["ElicitRequest"], Union["ElicitResult", Dict[str, Any]]]
+SamplingHandler = Callable[["CreateMessageRequest"], Union["CreateMessageResult", Dict[str, Any]]]
+RootLike = Union["Root", str, Dict[str, Any]]
 RootsLike = Union[Callable[[], Sequence[RootLike]], Sequence[RootLike]]
 
 ELICIT = "elicitation/create"
@@ -69,6 +73,8 @@ class Interactions:
     def answer(self, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
         """The result for one server request. Raises :class:`RPCError` (-32601) for a kind the
         client has no handler for; a handler's own exception propagates."""
+        from .types import CreateMessageRequest, CreateMessageResult, ElicitRequest
+
         if method == ELICIT and self.elicitation is not None:
             request = ElicitRequest.model_validate(params)
             return _elicit_result(self.elicitation(request), request)
@@ -105,6 +111,8 @@ class Interactions:
 
 
 def _root(value: RootLike) -> Dict[str, Any]:
+    from .types import Root
+
     if isinstance(value, Root):
         return value.to_wire()
     if isinstance(value, str):
@@ -123,6 +131,8 @@ def _wire(answer: Any, model: Any) -> Dict[str, Any]:
 
 
 def _elicit_result(answer: Any, request: ElicitRequest) -> Dict[str, Any]:
+    from .types import ElicitResult
+
     result = _wire(answer, ElicitResult)
     if result.get("action") == "accept" and request.mode == "form":
         # SEP-1034: fields the user left out take the schema's defaults.

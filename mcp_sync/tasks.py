@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
 from ._protocol import TASKS_EXTENSION
 from .errors import MCPError, ProtocolError, RPCError, TaskCancelled
-from .events import Event, ResultEvent, TaskStatusEvent
 from .timeouts import Timeout, TimeoutLike
-from .types import CallToolResult, Task
 
+# Events and models load on first use, not with the package (see mcp_sync/__init__.py).
 if TYPE_CHECKING:  # pragma: no cover
     from ._engine import Engine
     from .client import Client
+    from .events import Event
     from .handlers import Interactions
+    from .types import CallToolResult, Task
 
 log = logging.getLogger("mcp_sync.tasks")
 
@@ -37,7 +38,7 @@ MAX_POLL = 30.0
 DEFAULT_TTL_MS = 300_000
 
 
-def _parse(model: Any, result: Dict[str, Any], method: str) -> Any:
+def _parse(model: str, result: Dict[str, Any], method: str) -> Any:
     from ._features import _parse  # _features imports this module
 
     return _parse(model, result, method)
@@ -77,6 +78,8 @@ class TaskRunner:
 
     @staticmethod
     def parse(result: Dict[str, Any]) -> Task:
+        from .types import Task
+
         data = result.get("task") if isinstance(result.get("task"), dict) else result
         try:
             return Task.model_validate(data)
@@ -106,6 +109,7 @@ class TaskRunner:
     def follow(self, created: Dict[str, Any], *, timeout: Timeout) -> Iterator[Any]:
         """Poll until the task ends; yield :class:`TaskStatusEvent` per change, then ``Final``."""
         from ._mrtr import Final
+        from .events import TaskStatusEvent
 
         task = self.parse(created)
         yield TaskStatusEvent(created, task)
@@ -195,6 +199,7 @@ class TaskHandle:
         """Yield a :class:`TaskStatusEvent` per status change, then a :class:`ResultEvent`.
         Leaving early cancels the task."""
         from ._mrtr import Final
+        from .events import ResultEvent, TaskStatusEvent
 
         if self._result is not None:
             yield ResultEvent({}, self._result.model_dump(by_alias=True), self._result)
@@ -205,7 +210,7 @@ class TaskHandle:
             created = {"task": created}
         for item in self._runner.follow(created, timeout=self._client._call_timeout(timeout)):
             if isinstance(item, Final):
-                self._result = _parse(CallToolResult, item.result, "tools/call")
+                self._result = _parse("CallToolResult", item.result, "tools/call")
                 yield ResultEvent({}, item.result, self._result)
                 return
             if isinstance(item, TaskStatusEvent):
@@ -214,6 +219,8 @@ class TaskHandle:
 
     def wait(self, timeout: TimeoutLike = None) -> CallToolResult:
         """Block until the task ends and return its result (polling at the server's interval)."""
+        from .events import ResultEvent
+
         for event in self.events(timeout):
             if isinstance(event, ResultEvent):
                 return event.value
@@ -254,7 +261,7 @@ class Tasks:
         result = client._engine.request("tools/call", params, timeout=client._call_timeout(timeout))
         if self._runner.is_task_result(result):
             return TaskHandle(client, self._runner, self._runner.parse(result), created=result)
-        return TaskHandle(client, self._runner, None, result=_parse(CallToolResult, result, "tools/call"))
+        return TaskHandle(client, self._runner, None, result=_parse("CallToolResult", result, "tools/call"))
 
     def handle(self, task_id: str) -> TaskHandle:
         """A handle for a task started earlier (e.g. by a previous process)."""
