@@ -22,6 +22,7 @@ from ..errors import (
     RPCError,
 )
 from ..timeouts import Timeout
+from ._session import TrackingAdapter, new_session
 from .base import Transport
 
 log = logging.getLogger("mcp_sync.http")
@@ -64,6 +65,10 @@ def map_request_error(exc: requests.RequestException, url: str, method: Optional
         return ConnectTimeout(f"connecting to {url} timed out", method=method)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return RequestTimeout(f"{url} sent nothing within the read timeout", method=method)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return ConnectError(f"could not connect to {url} through its proxy (from HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, "
+                            f"or the session's proxies; NO_PROXY lists hosts reached directly): {_deepest(exc)}",
+                            method=method)
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = _innermost(exc)
         if _chain_has(exc, ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError")):
@@ -110,6 +115,20 @@ def _innermost(exc: BaseException) -> str:
     if ">: " in text:
         text = text.split(">: ", 1)[1]
     return text.strip("()'\" ") or type(exc).__name__
+
+
+def _deepest(exc: BaseException) -> str:
+    """The text of the last exception urllib3 nested in ``exc`` (e.g. the proxy's refusal)."""
+    seen = {id(exc)}
+    current = exc
+    while True:
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        if inner is None or id(inner) in seen:
+            return str(current).strip("()'\" ") or type(current).__name__
+        seen.add(id(inner))
+        current = inner
 
 
 def decode_json(data: Union[bytes, str], where: str, method: Optional[str] = None) -> Any:
@@ -188,76 +207,6 @@ def shutdown(response: Optional[requests.Response]) -> None:
 
 def compact(message: Dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-class TrackingAdapter(requests.adapters.HTTPAdapter):
-    """An ``HTTPAdapter`` that remembers its live connections, so :meth:`shutdown_all` can wake a
-    thread blocked waiting for a reply (the only way to interrupt a blocking ``recv``).
-
-    Used for the session mcp_sync creates itself; a session you pass in keeps its own adapters.
-    The pool is sized for many threads sharing one client.
-    """
-
-    def __init__(self, pool_maxsize: int = 64) -> None:
-        import weakref
-
-        self._live: "weakref.WeakSet[Any]" = weakref.WeakSet()
-        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        from urllib3.connection import HTTPConnection, HTTPSConnection
-        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-        live = self._live
-
-        class Conn(HTTPConnection):
-            def connect(self) -> None:
-                super().connect()
-                live.add(self)
-
-        class SConn(HTTPSConnection):
-            def connect(self) -> None:
-                super().connect()
-                live.add(self)
-
-        class Pool(HTTPConnectionPool):
-            ConnectionCls = Conn
-
-        class SPool(HTTPSConnectionPool):
-            ConnectionCls = SConn
-
-        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SPool}
-
-    def __getstate__(self) -> Dict[str, Any]:  # requests pickles adapters; a WeakSet cannot be
-        state = super().__getstate__()
-        state.pop("_live", None)
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        import weakref
-
-        self._live = weakref.WeakSet()
-        super().__setstate__(state)
-
-    def shutdown_all(self) -> None:
-        import socket
-
-        for conn in list(self._live):
-            sock = getattr(conn, "sock", None)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-
-def new_session() -> requests.Session:
-    session = requests.Session()
-    adapter = TrackingAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def body_chunks(response: requests.Response) -> Iterator[bytes]:
