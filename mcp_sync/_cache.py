@@ -22,6 +22,8 @@ _LIST_CHANGED = {
     "notifications/prompts/list_changed": ("prompts/list",),
     "notifications/resources/list_changed": ("resources/list", "resources/templates/list"),
 }
+#: Every notification that invalidates something (the only ones the cache needs to see).
+INVALIDATING = (*_LIST_CHANGED, "notifications/resources/updated")
 
 
 class ResultCache:

@@ -604,7 +604,7 @@ class Engine:
                 cancelled.queue.put(ServerCancelled(f"the server cancelled the request: {params.get('reason') or 'no reason given'}"))
         if target is not None and not target.done and not target.overflowed:
             self._buffer(target, message, origin)
-        if self._handlers:
+        if any(m is None or m == method for m, _ in self._handlers):
             self._ensure_notify_thread()
             self._notify_queue.put(message)
 

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import _mrtr
-from ._cache import ResultCache
+from ._cache import INVALIDATING, ResultCache
 from ._schema import InvalidHeaderAnnotation, Path, header_paths, output_error, param_headers
 from .errors import HeaderMismatch, MethodNotFound, OutputValidationError, ProtocolError
 from .tasks import TaskRunner, Tasks
@@ -67,7 +67,8 @@ class FeaturesMixin:
         self._tool_outputs: Dict[str, Any] = {}
         self._tools_needing_tasks: set = set()  # legacy tools whose execution.taskSupport is "required"
         self._tool_lock = threading.Lock()
-        self._engine.add_handler(None, self._cache.on_notification)
+        for method in INVALIDATING:  # not None: other notifications then need no hand-off at all
+            self._engine.add_handler(method, self._cache.on_notification)
         self._engine.extra_headers = self._param_headers
 
     def _capabilities(self, era: str) -> Dict[str, Any]:

@@ -125,6 +125,24 @@ def test_cache_honours_ttl_and_invalidation(modern_ev):
         assert calls.count("resources/list") == 3
 
 
+def test_only_invalidating_notifications_go_to_the_notify_thread(modern_ev):
+    with modern_ev() as client:
+        seen = []
+        client.call_tool("long_running", {"steps": 3, "delay": 0.01}, progress=lambda *a: seen.append(a))
+        assert len(seen) == (0 if modern_ev.mode.json else 3)  # a JSON reply carries no progress
+        # Progress has no handler: it costs no hand-off to the notification thread.
+        assert client._engine._notify_thread is None
+        client.list_tools()
+        assert client._cache.get("tools/list", None) is not None
+        with client.subscribe(tools=True) as sub:
+            client.call_tool("change_tools")
+            assert _next(sub, {"tools"}) is not None
+            deadline = time.monotonic() + 5
+            while client._cache.get("tools/list", None) is not None and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert client._cache.get("tools/list", None) is None  # the list_changed invalidated it
+
+
 def test_legacy_results_are_never_cached():
     from mcp_sync._cache import ResultCache
 
