@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Deque, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConnectError, ConnectionClosed, MCPError, RequestTimeout, RPCError
 from ..timeouts import Timeout
@@ -46,6 +46,8 @@ MAX_NOISE_LINES = 20
 STDERR_LINES = 20
 #: Seconds between the shutdown steps: stdin closed → SIGTERM → SIGKILL.
 SHUTDOWN_GRACE = 2.0
+#: How long the reader thread keeps out of the way after a caller read for itself (seconds).
+LEAD_LINGER = 0.02
 _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 
@@ -100,6 +102,12 @@ class StdioTransport(Transport):
         self._write_lock = threading.Lock()
         # Held by whichever thread reads stdout: the reader thread, or a caller waiting for its reply.
         self._read_lock = threading.Lock()
+        # Who waits and who leads, so that the reader thread stays out of the way while callers
+        # read for themselves (see _park).
+        self._lead = threading.Condition()
+        self._leading = False  # a caller holds _read_lock and reads for everyone
+        self._waiters = 0  # callers in wait() that may need the reader thread
+        self._lead_ended = 0.0  # time.monotonic() when the last lead ended
         self._reset_reading()
         self._closing = threading.Event()
         self._lost: Optional[MCPError] = None
@@ -170,12 +178,15 @@ class StdioTransport(Transport):
         self._lost = None
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        self._lead = threading.Condition()
+        self._leading, self._waiters = False, 0  # the parent's callers are not in this process
         self._closing = threading.Event()
 
     def _stop(self) -> None:
         """Close stdin, wait, SIGTERM the group, wait, SIGKILL the group; reap; close every pipe."""
         proc, self.proc = self.proc, None
         self._closing.set()
+        self._wake_reader()
         if proc is None:
             return
         try:
@@ -237,6 +248,7 @@ class StdioTransport(Transport):
                     with self._read_lock:
                         cause = self._read_chunk(fd)
                     continue
+                self._park()
                 # Wait for output without the lock, so that a caller waiting for its reply can
                 # take the lock and read the reply itself, with no thread hand-off.
                 _ready(fd, select.POLLIN, None)
@@ -250,6 +262,23 @@ class StdioTransport(Transport):
         finally:
             if not self._closing.is_set():
                 self._on_exit(proc, cause or self._stop_reason)
+
+    def _park(self) -> None:
+        """Keep out of the way while a lone caller reads stdout for itself: while it leads and
+        nobody else waits, and for LEAD_LINGER after. Otherwise this thread would wake for every
+        reply such a caller reads (poll() wakes every thread waiting on the pipe) only to find it
+        read already. With other callers waiting, it reads for them as soon as the leader stops.
+        What arrives while nobody waits is read at most LEAD_LINGER late."""
+        with self._lead:
+            while not (self._eof or self._closing.is_set() or self._waiters > 0):
+                idle = time.monotonic() - self._lead_ended
+                if not self._leading and idle >= LEAD_LINGER:
+                    return
+                self._lead.wait(LEAD_LINGER if self._leading else LEAD_LINGER - idle)
+
+    def _wake_reader(self) -> None:
+        with self._lead:
+            self._lead.notify_all()
 
     def _read_chunk(self, fd: int) -> Optional[str]:
         """Read what stdout has and deliver every complete line (the caller holds ``_read_lock``).
@@ -314,10 +343,42 @@ class StdioTransport(Transport):
         except queue.Empty:
             pass
         proc = self.proc
-        if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
-                or not self._read_lock.acquire(blocking=False)):
-            return pending.queue.get(timeout=timeout)
+        with self._lead:
+            # Counted before trying the lock: a leader that ends after a failed try then sees
+            # this caller and wakes the reader thread for it.
+            self._waiters += 1
+        leading = False
         deadline = time.monotonic() + timeout
+        try:
+            if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
+                    or not self._read_lock.acquire(blocking=False)):
+                with self._lead:
+                    self._lead.notify_all()  # a parked reader thread is needed again (see _park)
+                return pending.queue.get(timeout=timeout)
+            with self._lead:
+                self._waiters -= 1  # a leader needs no reader thread
+                self._leading = leading = True
+            found = self._lead_read(proc, pending, deadline)
+            if found is not None:
+                return found[0]
+        finally:
+            with self._lead:
+                if not leading:
+                    self._waiters -= 1
+                else:
+                    self._leading = False
+                    self._lead_ended = time.monotonic()
+                    if self._waiters > 0 or self._eof:
+                        self._lead.notify_all()  # the reader thread reads for them, or reports the end
+            if leading:
+                self._read_lock.release()
+        # The end of stdout: the reader thread names the exit and fails every pending request.
+        return pending.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _lead_read(self, proc: "subprocess.Popen[bytes]", pending: "Pending", deadline: float) -> Optional[Tuple[Any]]:
+        """Read stdout for everyone (holding ``_read_lock``) until ``pending`` has an item:
+        ``(item,)``; None at the end of stdout. Raises ``queue.Empty`` at the deadline."""
+        assert proc.stdout is not None
         try:
             # Lead, holding the lock throughout: the reader thread is then woken once, not for
             # every chunk of a large message.
@@ -333,7 +394,7 @@ class StdioTransport(Transport):
                         self._stop_reason = cause
                         self._signal(proc, _KILL)
                 try:
-                    return pending.queue.get_nowait()
+                    return (pending.queue.get_nowait(),)
                 except queue.Empty:
                     continue
         except (OSError, ValueError):
@@ -344,10 +405,7 @@ class StdioTransport(Transport):
             self._scan = 0
             self._deliver_lines()
             raise
-        finally:
-            self._read_lock.release()
-        # The end of stdout: the reader thread names the exit and fails every pending request.
-        return pending.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+        return None
 
     def _drain_stderr(self, proc: "subprocess.Popen[bytes]") -> None:
         assert proc.stderr is not None
