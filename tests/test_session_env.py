@@ -98,3 +98,16 @@ def test_netrc_credentials_are_sent(clean_env, tmp_path):
     with Client("http://mcp.test/mcp") as client:
         client.connect()
     assert seen and seen[0] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+
+def test_the_session_survives_pickling(clean_env):
+    import pickle
+
+    session = new_session()
+    session.use_environment = False
+    copy = pickle.loads(pickle.dumps(session))
+    assert isinstance(copy, EnvironmentOnceSession) and copy.use_environment is False
+    clean_env.setenv("HTTP_PROXY", "http://proxy.one:3128")
+    copy.use_environment = True
+    assert copy.merge_environment_settings("http://mcp.test/", {}, True, None, None)["proxies"]["http"] == \
+        "http://proxy.one:3128"

@@ -99,6 +99,13 @@ class EnvironmentOnceSession(requests.Session):
         self._environment: Dict[Tuple[str, Optional[str]], Tuple[Dict[str, str], Any, Any]] = {}
         self._environment_lock = threading.Lock()
 
+    __attrs__ = [*requests.Session.__attrs__, "use_environment"]  # what pickling keeps
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._environment = {}
+        self._environment_lock = threading.Lock()
+
     def _from_environment(self, url: str, no_proxy: Optional[str]) -> Tuple[Dict[str, str], Any, Any]:
         """(proxies, CA bundle, netrc auth) for ``url``'s origin, as requests would find them."""
         parts = urlparse(url)
