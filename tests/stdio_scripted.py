@@ -30,6 +30,9 @@ def call(message: dict) -> None:
     time.sleep(float(args.get("sleep", 0)))
     send({"jsonrpc": "2.0", "id": message["id"],
           "result": {"content": [{"type": "text", "text": str(args.get("message", ""))}]}})
+    if "notify_after" in args:  # a notification nobody waits for, after the reply
+        time.sleep(float(args["notify_after"]))
+        send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "late"}})
 
 
 def main() -> None:

@@ -27,6 +27,29 @@ def open_fds() -> set:
     return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
 
 
+@pytest.mark.parametrize("after", [0, 0.05, 0.5])
+def test_a_notification_after_the_last_reply_is_read(after):
+    # The caller read its reply itself; the reader thread must still pick up what comes later,
+    # whether during its short park after a caller's read or long after.
+    got = threading.Event()
+    with Client(scripted()) as client:
+        client.on_notification("notifications/message", lambda message: got.set())
+        assert client.call_tool("echo", {"message": "hi", "notify_after": after}).text == "hi"
+        assert got.wait(5)
+
+
+def test_the_stdout_pipe_is_grown_for_large_messages():
+    import fcntl
+
+    from mcp_sync.transports.stdio import PIPE_SIZE
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no F_GETPIPE_SZ on this platform")
+    with Client(scripted()) as client:
+        fd = client._transport.proc.stdout.fileno()
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= PIPE_SIZE
+
+
 def test_a_command_that_does_not_exist_raises_connect_error_at_once():
     started = time.monotonic()
     with pytest.raises(ConnectError, match="no-such-mcp-server-xyz"):

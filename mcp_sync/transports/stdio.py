@@ -26,6 +26,11 @@ from ..timeouts import Timeout
 from ._http import DEFAULT_MAX_MESSAGE_SIZE, compact
 from .base import Transport
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:  # pragma: no cover
     from .._engine import Pending
 
@@ -46,6 +51,10 @@ MAX_NOISE_LINES = 20
 STDERR_LINES = 20
 #: Seconds between the shutdown steps: stdin closed → SIGTERM → SIGKILL.
 SHUTDOWN_GRACE = 2.0
+#: Bytes asked of one read of stdout, and the pipe size asked for (Linux; the default is 64 KiB).
+#: A large result then crosses in a few reads rather than one per 64 KiB, each a round trip of
+#: "pipe full, server waits; we read, server wakes".
+READ_SIZE = PIPE_SIZE = 256 * 1024
 #: How long the reader thread keeps out of the way after a caller read for itself (seconds).
 LEAD_LINGER = 0.02
 _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
@@ -147,6 +156,7 @@ class StdioTransport(Transport):
         if os.name == "posix":
             # Writes wait with select() and a deadline: a server that stops reading cannot hang us.
             os.set_blocking(self.proc.stdin.fileno(), False)  # type: ignore[union-attr]
+            _grow_pipe(self.proc.stdout.fileno())  # type: ignore[union-attr]
         pid = self.proc.pid
         self._threads = [
             threading.Thread(target=self._read_stdout, args=(self.proc,), name=f"mcp-sync-reader-stdio-{pid}", daemon=True),
@@ -287,7 +297,7 @@ class StdioTransport(Transport):
         before = len(buf)
         # One statement, so a KeyboardInterrupt in a reading caller cannot drop bytes between the
         # read and the append.
-        buf += os.read(fd, 65536)
+        buf += os.read(fd, READ_SIZE)
         if len(buf) == before:
             self._eof = True
             return None
@@ -524,6 +534,17 @@ class StdioTransport(Transport):
 #: poll() takes any descriptor; select() fails on one above FD_SETSIZE (1024), which a host with
 #: many open files (and a raised limit) gives our pipes. Windows has neither for pipes.
 _HAVE_POLL = hasattr(select, "poll")
+
+
+def _grow_pipe(fd: int) -> None:
+    """Ask for a PIPE_SIZE pipe buffer (Linux); elsewhere, or beyond the system's limit, keep the default."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setpipe is None:
+        return
+    try:
+        fcntl.fcntl(fd, setpipe, PIPE_SIZE)
+    except OSError as exc:  # EPERM above /proc/sys/fs/pipe-max-size, EBUSY: keep what it has
+        log.debug("could not grow the stdout pipe: %s", exc)
 
 
 def _ready(fd: int, events: int, timeout: Optional[float]) -> bool:
