@@ -61,7 +61,8 @@ class FeaturesMixin:
         self._task_runner = TaskRunner(self._engine, interactions, tasks)
         self._tasks = Tasks(self, self._task_runner)  # type: ignore[arg-type]
         self._skills_enabled = skills
-        self._skills: Optional[Skills] = None
+        self._skills: Optional[Skills] = None  # made on first use: the module loads only then
+        self._skills_lock = threading.Lock()
         self._cache = ResultCache()
         self._tool_headers: Dict[str, Dict[Path, str]] = {}
         self._tool_outputs: Dict[str, Any] = {}
@@ -207,12 +208,15 @@ class FeaturesMixin:
         """The skills extension (``Client(..., skills=True)``): ``client.skills.list()`` gives the
         server's skill entries without reading any file; ``client.skills.load(name_or_uri)``
         reads and verifies a ``SKILL.md`` and returns a :class:`~mcp_sync.skills.LoadedSkill`."""
-        with self._tool_lock:
-            if self._skills is None:
-                from .skills import Skills
+        skills = self._skills
+        if skills is None:
+            from .skills import Skills
 
-                self._skills = Skills(self, self._skills_enabled)  # type: ignore[arg-type]
-            return self._skills
+            with self._skills_lock:  # one Skills per client: it holds the skills loaded so far
+                if self._skills is None:
+                    self._skills = Skills(self, self._skills_enabled)  # type: ignore[arg-type]
+                skills = self._skills
+        return skills
 
     def clear_cache(self) -> None:
         """Forget every cached list and read result."""
@@ -335,13 +339,19 @@ def _dict_get(value: Any, *keys: str) -> Any:
     return value
 
 
+_models: Dict[str, Any] = {}  # model classes by name, once mcp_sync.types is imported
+
+
 def _parse(model: str, result: Dict[str, Any], method: str) -> Any:
     """Validate ``result`` as the model :mod:`mcp_sync.types` names ``model`` (imported here, on
     first use, rather than with the package)."""
-    from . import types
+    cls = _models.get(model)
+    if cls is None:
+        from . import types
 
+        cls = _models[model] = getattr(types, model)
     try:
-        return getattr(types, model).model_validate(result)
+        return cls.model_validate(result)
     except ValueError as exc:
         raise ProtocolError(f"{method}: the result does not have the expected shape: {exc}", method=method) from exc
 
