@@ -51,11 +51,11 @@ MAX_NOISE_LINES = 20
 STDERR_LINES = 20
 #: Seconds between the shutdown steps: stdin closed → SIGTERM → SIGKILL.
 SHUTDOWN_GRACE = 2.0
-#: Bytes asked of one read of stdout, and the pipe size asked for (Linux; the default is 64 KiB).
-#: A large result then crosses in a few reads rather than one per 64 KiB, each a round trip of
-#: "pipe full, server waits; we read, server wakes".
+#: The stdout pipe size asked for (Linux; the default is 64 KiB), and the bytes asked of one read
+#: while a message is half read. A large result then crosses in a few reads rather than one per
+#: 64 KiB, each a round trip of "pipe full, server waits; we read, server wakes".
 READ_SIZE = PIPE_SIZE = 256 * 1024
-SMALL_READ = 64 * 1024  # when no message is half read
+SMALL_READ = 64 * 1024  # the read size when no message is half read (see _read_chunk)
 #: How long the reader thread keeps out of the way after a caller read for itself (seconds).
 LEAD_LINGER = 0.02
 _KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
