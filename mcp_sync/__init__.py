@@ -36,7 +36,7 @@ from .errors import (  # noqa: E402
 from .timeouts import Timeout  # noqa: E402
 
 # Everything else loads on first use (PEP 562), so ``import mcp_sync`` pays for the client and
-# its errors only: the pydantic models, the stdio transport, skills and friends cost ~45 ms to
+# its errors only: the pydantic models, the stdio transport, skills and friends cost ~50 ms to
 # import and many programs never touch them.
 _LAZY = {
     "ClientGroup": "group",
