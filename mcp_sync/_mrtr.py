@@ -60,36 +60,51 @@ def drive(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", m
         finally:
             exchange.close()
         assert result is not None
-        kind = result.get("resultType", "complete")
-        if kind == "input_required" and engine.state.era == "modern":
-            if method not in MRTR_METHODS:
-                raise ProtocolError(f"{method}: the server answered input_required, which only tools/call, "
-                                    f"prompts/get and resources/read may do", method=method)
+        if _wants_input(result, engine):
             rounds += 1
-            if rounds > max_rounds:
-                raise ProtocolError(f"{method}: the server still wanted input after {max_rounds} rounds "
-                                    f"(Client(max_input_rounds=...) raises the bound)", method=method)
-            requests = result.get("inputRequests")
-            if requests is not None and not isinstance(requests, dict):
-                raise ProtocolError(f"{method}: inputRequests is not an object", method=method)
-            if not requests and "requestState" not in result:
-                raise ProtocolError(f"{method}: input_required without inputRequests or requestState", method=method)
-            log.debug("%s: round %d needs input %s", method, rounds, sorted(requests or {}))
-            # The retry is the original request plus the answers; requestState is echoed exactly
-            # as received, or left out when absent (§4.2 step 3). A new id comes from exchange().
-            current = dict(original)
-            if requests:
-                current["inputResponses"] = interactions.answer_all(requests, method)
-            if "requestState" in result:
-                current["requestState"] = result["requestState"]
+            current = _next_round(result, method, interactions, original, rounds, max_rounds)
             continue
         if method == "tools/call" and tasks.is_task_result(result):
             yield from tasks.follow(result, timeout=timeout)
             return
-        if kind not in ("complete", None) and engine.state.era == "modern":
-            raise ProtocolError(f"{method}: unexpected resultType {kind!r}", method=method)
+        _check_complete(result, method, engine)
         yield Final(result, rounds)
         return
+
+
+def _wants_input(result: Dict[str, Any], engine: "Engine") -> bool:
+    return result.get("resultType", "complete") == "input_required" and engine.state.era == "modern"
+
+
+def _next_round(result: Dict[str, Any], method: str, interactions: "Interactions", original: Dict[str, Any],
+                rounds: int, max_rounds: int) -> Dict[str, Any]:
+    """The request of the next round: the original plus the answers to ``inputRequests`` (§4.2)."""
+    if method not in MRTR_METHODS:
+        raise ProtocolError(f"{method}: the server answered input_required, which only tools/call, "
+                            f"prompts/get and resources/read may do", method=method)
+    if rounds > max_rounds:
+        raise ProtocolError(f"{method}: the server still wanted input after {max_rounds} rounds "
+                            f"(Client(max_input_rounds=...) raises the bound)", method=method)
+    requests = result.get("inputRequests")
+    if requests is not None and not isinstance(requests, dict):
+        raise ProtocolError(f"{method}: inputRequests is not an object", method=method)
+    if not requests and "requestState" not in result:
+        raise ProtocolError(f"{method}: input_required without inputRequests or requestState", method=method)
+    log.debug("%s: round %d needs input %s", method, rounds, sorted(requests or {}))
+    # The retry is the original request plus the answers; requestState is echoed exactly as
+    # received, or left out when absent (§4.2 step 3). A new id comes from exchange().
+    current = dict(original)
+    if requests:
+        current["inputResponses"] = interactions.answer_all(requests, method)
+    if "requestState" in result:
+        current["requestState"] = result["requestState"]
+    return current
+
+
+def _check_complete(result: Dict[str, Any], method: str, engine: "Engine") -> None:
+    kind = result.get("resultType", "complete")
+    if kind not in ("complete", None) and engine.state.era == "modern":
+        raise ProtocolError(f"{method}: unexpected resultType {kind!r}", method=method)
 
 
 def _visit_urls(err: URLElicitationRequired, interactions: "Interactions", engine: "Engine", rounds: int,
@@ -114,15 +129,31 @@ def _visit_urls(err: URLElicitationRequired, interactions: "Interactions", engin
 def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", method: str,
         params: Optional[Dict[str, Any]], *, timeout: Timeout, on_message: Any = None,
         max_rounds: int = DEFAULT_MAX_ROUNDS) -> Final:
-    """Block until :func:`drive` ends; notifications go to ``on_message`` (in this thread)."""
-    gen = drive(engine, interactions, tasks, method, params, timeout=timeout,
-                want_progress=on_message is not None or timeout.reset_on_progress, max_rounds=max_rounds)
-    try:
-        for item in gen:
-            if isinstance(item, Final):
-                return item
-            if on_message is not None and isinstance(item, dict):
-                on_message(item)
-    finally:
-        gen.close()
-    raise ProtocolError(f"{method}: the call ended without a result", method=method)  # pragma: no cover
+    """:func:`drive` for a caller that blocks: the same rounds, with notifications going to
+    ``on_message`` (in this thread). A plain loop rather than a generator: this is every
+    ``call_tool``'s path, and the generators' bookkeeping showed in its latency."""
+    original = dict(params or {})
+    current = original
+    rounds = 0
+    while True:
+        try:
+            result = engine.request(method, current, timeout=timeout, progress=on_message)
+        except URLElicitationRequired as err:
+            rounds += 1
+            if not _visit_urls(err, interactions, engine, rounds, max_rounds):
+                raise
+            current = dict(original)
+            continue  # the user went through the URLs: the same request again, with a new id
+        if _wants_input(result, engine):
+            rounds += 1
+            current = _next_round(result, method, interactions, original, rounds, max_rounds)
+            continue
+        if method == "tools/call" and tasks.is_task_result(result):
+            for item in tasks.follow(result, timeout=timeout):
+                if isinstance(item, Final):
+                    return item
+                if on_message is not None and isinstance(item, dict):
+                    on_message(item)
+            raise ProtocolError(f"{method}: the task ended without a result", method=method)  # pragma: no cover
+        _check_complete(result, method, engine)
+        return Final(result, rounds)
