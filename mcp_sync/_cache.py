@@ -31,6 +31,9 @@ class ResultCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: Dict[Key, Tuple[float, Dict[str, Any]]] = {}
+        # Counts invalidations: a result requested before one (possibly stale: the change
+        # notification may have overtaken the response) is then not stored.
+        self.generation = 0
 
     def get(self, method: str, arg: Optional[str]) -> Optional[Dict[str, Any]]:
         with self._lock:
@@ -43,22 +46,27 @@ class ResultCache:
                 return None
             return copy.deepcopy(result)
 
-    def put(self, method: str, arg: Optional[str], result: Dict[str, Any]) -> None:
+    def put(self, method: str, arg: Optional[str], result: Dict[str, Any], generation: Optional[int] = None) -> None:
+        """Store ``result``; ``generation`` is :attr:`generation` read before it was requested."""
         ttl = result.get("ttlMs")
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
             return
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return  # something was invalidated meanwhile: this result may predate the change
             self._entries[(method, arg)] = (self._clock() + ttl / 1000.0, copy.deepcopy(result))
 
     def invalidate(self, method: str, arg: Any = ...) -> None:
         """Drop one entry, or every entry of ``method`` (all its pages)."""
         with self._lock:
+            self.generation += 1
             for key in list(self._entries):
                 if key[0] == method and (arg is ... or key[1] == arg):
                     del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._entries.clear()
 
     def on_notification(self, message: Dict[str, Any]) -> None:
@@ -72,6 +80,7 @@ class ResultCache:
             if isinstance(uri, str):
                 # The updated URI may be a sub-resource of what was read (§4.1): drop both ways.
                 with self._lock:
+                    self.generation += 1
                     for key in list(self._entries):
                         if key[0] == "resources/read" and isinstance(key[1], str) and (
                                 key[1] == uri or uri.startswith(key[1].rstrip("/") + "/")

@@ -236,13 +236,14 @@ class FeaturesMixin:
             hit = self._cache.get(method, key)
             if hit is not None:
                 return hit
+        generation = self._cache.generation
         if method in _mrtr.MRTR_METHODS:
             final = self._drive(method, params, timeout)
             result, rounds = final.result, final.rounds
         else:
             result, rounds = self._engine.request(method, params or None, timeout=self._call_timeout(timeout)), 0
         if rounds == 0:  # never cache what an input round produced (§4.4)
-            self._cache.put(method, key, result)
+            self._cache.put(method, key, result, generation)
         return result
 
     def _register_tools(self, tools: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

@@ -143,6 +143,24 @@ def test_only_invalidating_notifications_go_to_the_notify_thread(modern_ev):
         assert client._cache.get("tools/list", None) is None  # the list_changed invalidated it
 
 
+def test_a_list_that_changed_while_it_was_read_is_not_cached(modern_ev):
+    with modern_ev() as client:
+        real = client._engine.request
+
+        def overtaken(method, *args, **kwargs):
+            result = real(method, *args, **kwargs)
+            if method == "tools/list":  # the change notification was handled before the reply
+                client._cache.on_notification({"method": "notifications/tools/list_changed"})
+            return result
+
+        client._engine.request = overtaken
+        assert client.list_tools()  # the page is returned...
+        assert client._cache.get("tools/list", None) is None  # ...but not kept
+        client._engine.request = real
+        client.list_tools()
+        assert client._cache.get("tools/list", None) is not None  # an undisturbed read is kept
+
+
 def test_legacy_results_are_never_cached():
     from mcp_sync._cache import ResultCache
 
