@@ -88,8 +88,9 @@ class EnvironmentOnceSession(requests.Session):
     """A ``requests.Session`` that reads the environment once per origin (scheme, host, port).
 
     What is read is what ``requests`` itself would read for a request, except on a redirect to
-    another origin (none of ours follow one). ``requests``' own per-request reading is off
-    (``trust_env`` is False); ``use_environment = False`` turns ours off as well.
+    another origin: that request keeps the first origin's proxy settings and gets no netrc
+    credentials. ``requests``' own per-request reading is off (``trust_env`` is False);
+    ``use_environment = False`` turns ours off as well.
     """
 
     def __init__(self) -> None:
