@@ -2,13 +2,14 @@
 ``python -m mcp_sync``) in subprocesses, against a real server; the shell through a pseudo-terminal."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -248,6 +249,9 @@ class _Pty:
         self.fd = fd
         self.buffer = ""
 
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
     def expect(self, needle: str, timeout: float = 30) -> str:
         import select
 
@@ -268,41 +272,47 @@ class _Pty:
         return before + needle
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="pty is POSIX only")
-def test_shell_through_a_pty_completes_and_keeps_history(url, tmp_path):
+@contextlib.contextmanager
+def _on_pty(args: List[str], env: Optional[Dict[str, str]] = None) -> Iterator[Tuple[subprocess.Popen, "_Pty"]]:
+    """The command line run on a pseudo-terminal; killed (if still running) and closed after."""
     import pty
 
-    history = tmp_path / "history"
-    env = dict(os.environ, MCP_SYNC_HISTORY=str(history), TERM="dumb")
     master, slave = pty.openpty()
     cmd: List[str] = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "mcp_sync"]
-    proc = subprocess.Popen([*cmd, url, "shell"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            close_fds=True, start_new_session=True)
+    proc = subprocess.Popen([*cmd, *args], stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            start_new_session=True, env=env or dict(os.environ, TERM="dumb"))
     os.close(slave)
-    term = _Pty(master)
     try:
-        term.expect("ux-server> ")
-        os.write(master, b"gen\t")                       # tool name completion
-        term.expect("generate_numbers ")
-        os.write(master, b"co\t")                        # argument name completion
-        term.expect("count=")
-        os.write(master, b"3\r")
-        out = term.expect("1, 2, 3")
-        assert "3/3" in out                              # a live progress bar on the terminal
-        term.expect("ux-server> ")
-        os.write(master, b"call typed count=oops\r")
-        term.expect("argument 'count' must be an integer")
-        os.write(master, b"call fail\r")
-        term.expect("reported an error")
-        os.write(master, b"echo message='hi there'\r")
-        term.expect("hi there\r\n")
-        os.write(master, b"exit\r")
-        assert proc.wait(15) == 0
+        yield proc, _Pty(master)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
         os.close(master)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty is POSIX only")
+def test_shell_through_a_pty_completes_and_keeps_history(url, tmp_path):
+    history = tmp_path / "history"
+    env = dict(os.environ, MCP_SYNC_HISTORY=str(history), TERM="dumb")
+    with _on_pty([url, "shell"], env) as (proc, term):
+        term.expect("ux-server> ")
+        term.send(b"gen\t")          # tool name completion
+        term.expect("generate_numbers ")
+        term.send(b"co\t")           # argument name completion
+        term.expect("count=")
+        term.send(b"3\r")
+        out = term.expect("1, 2, 3")
+        assert "3/3" in out         # a live progress bar on the terminal
+        term.expect("ux-server> ")
+        term.send(b"call typed count=oops\r")
+        term.expect("argument 'count' must be an integer")
+        term.send(b"call fail\r")
+        term.expect("reported an error")
+        term.send(b"echo message='hi there'\r")
+        term.expect("hi there\r\n")
+        term.send(b"exit\r")
+        assert proc.wait(15) == 0
     saved = history.read_text()
     assert "generate_numbers count=3" in saved and "echo message='hi there'" in saved
 
@@ -312,30 +322,17 @@ def test_shell_through_a_pty_completes_and_keeps_history(url, tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pty is POSIX only")
 def test_elicitation_asks_on_the_terminal(url):
-    import pty
-
-    master, slave = pty.openpty()
-    cmd: List[str] = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "mcp_sync"]
     # Legacy: the SDK's ctx.elicit() sends a server-to-client request, which needs that era.
-    proc = subprocess.Popen([*cmd, "--protocol", "2025-11-25", url, "call", "ask_name"], stdin=slave, stdout=slave,
-                            stderr=slave, close_fds=True, start_new_session=True, env=dict(os.environ, TERM="dumb"))
-    os.close(slave)
-    term = _Pty(master)
-    try:
+    with _on_pty(["--protocol", "2025-11-25", url, "call", "ask_name"]) as (proc, term):
         term.expect("ux-server asks: What is your name?")
         term.expect("[c]ancel: ")
-        os.write(master, b"y\r")
+        term.send(b"y\r")
         term.expect("Name: ")
-        os.write(master, b"Bob\r")
+        term.send(b"Bob\r")
         term.expect('Send {"name": "Bob"}? [Y/n] ')
-        os.write(master, b"\r")
+        term.send(b"\r")
         term.expect("hello Bob")
         assert proc.wait(15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        os.close(master)
 
 
 def test_elicitation_without_a_terminal_cancels(url):
