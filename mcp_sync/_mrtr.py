@@ -129,31 +129,15 @@ def _visit_urls(err: URLElicitationRequired, interactions: "Interactions", engin
 def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", method: str,
         params: Optional[Dict[str, Any]], *, timeout: Timeout, on_message: Any = None,
         max_rounds: int = DEFAULT_MAX_ROUNDS) -> Final:
-    """:func:`drive` for a caller that blocks: the same rounds, with notifications going to
-    ``on_message`` (in this thread). A plain loop rather than a generator: this is every
-    ``call_tool``'s path, and the generators' bookkeeping showed in its latency."""
-    original = dict(params or {})
-    current = original
-    rounds = 0
-    while True:
-        try:
-            result = engine.request(method, current, timeout=timeout, progress=on_message)
-        except URLElicitationRequired as err:
-            rounds += 1
-            if not _visit_urls(err, interactions, engine, rounds, max_rounds):
-                raise
-            current = dict(original)
-            continue  # the user went through the URLs: the same request again, with a new id
-        if _wants_input(result, engine):
-            rounds += 1
-            current = _next_round(result, method, interactions, original, rounds, max_rounds)
-            continue
-        if method == "tools/call" and tasks.is_task_result(result):
-            for item in tasks.follow(result, timeout=timeout):
-                if isinstance(item, Final):
-                    return item
-                if on_message is not None and isinstance(item, dict):
-                    on_message(item)
-            raise ProtocolError(f"{method}: the task ended without a result", method=method)  # pragma: no cover
-        _check_complete(result, method, engine)
-        return Final(result, rounds)
+    """Block until :func:`drive` ends; notifications go to ``on_message`` (in this thread)."""
+    gen = drive(engine, interactions, tasks, method, params, timeout=timeout,
+                want_progress=on_message is not None or timeout.reset_on_progress, max_rounds=max_rounds)
+    try:
+        for item in gen:
+            if isinstance(item, Final):
+                return item
+            if on_message is not None and isinstance(item, dict):
+                on_message(item)
+    finally:
+        gen.close()
+    raise ProtocolError(f"{method}: the call ended without a result", method=method)  # pragma: no cover
