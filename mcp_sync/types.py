@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "TextResourceContents",
     "BlobResourceContents",
     "EmbeddedResource",
+    "UnknownContent",
     "ContentBlock",
     "CallToolResult",
     "ListToolsResult",
@@ -183,9 +184,25 @@ class BlobResourceContents(MCPModel):
         return base64.b64decode(self.blob)
 
 
+def _contents_tag(item: Any) -> Optional[str]:
+    """Resource contents carry no type: ``blob`` makes them binary, anything else is text."""
+    if isinstance(item, dict):
+        return "blob" if "blob" in item else "text"
+    if isinstance(item, BaseModel):
+        return "blob" if isinstance(item, BlobResourceContents) else "text"
+    return None  # not an object: a validation error
+
+
+ResourceContents = Annotated[
+    Union[Annotated[TextResourceContents, Tag("text")], Annotated[BlobResourceContents, Tag("blob")]],
+    Discriminator(_contents_tag, custom_error_type="resource_contents",
+                  custom_error_message="resource contents must be an object"),
+]
+
+
 class EmbeddedResource(MCPModel):
     type: Literal["resource"] = "resource"
-    resource: Union[TextResourceContents, BlobResourceContents]
+    resource: ResourceContents
     annotations: Optional[Annotations] = None
 
 
@@ -195,8 +212,6 @@ class UnknownContent(MCPModel):
     type: str
 
 
-ContentBlock = Union[TextContent, ImageContent, AudioContent, ResourceLink, EmbeddedResource, UnknownContent]
-
 _CONTENT_TYPES: Dict[str, Any] = {
     "text": TextContent,
     "image": ImageContent,
@@ -204,6 +219,32 @@ _CONTENT_TYPES: Dict[str, Any] = {
     "resource_link": ResourceLink,
     "resource": EmbeddedResource,
 }
+
+
+def _content_tag(block: Any) -> Optional[str]:
+    """Which model a content block is: its ``type`` when we know it, else "unknown" (kept whole)."""
+    if isinstance(block, dict):
+        kind = block.get("type")
+    elif isinstance(block, BaseModel):
+        kind = getattr(block, "type", None)
+    else:
+        return None  # not an object: a validation error
+    return kind if isinstance(kind, str) and kind in _CONTENT_TYPES else "unknown"
+
+
+# One validator call for a whole result: the tag picks the model, with no union trial and error.
+ContentBlock = Annotated[
+    Union[
+        Annotated[TextContent, Tag("text")],
+        Annotated[ImageContent, Tag("image")],
+        Annotated[AudioContent, Tag("audio")],
+        Annotated[ResourceLink, Tag("resource_link")],
+        Annotated[EmbeddedResource, Tag("resource")],
+        Annotated[UnknownContent, Tag("unknown")],
+    ],
+    Discriminator(_content_tag, custom_error_type="content_block",
+                  custom_error_message="a content block must be an object"),
+]
 
 
 def parse_content_block(block: Any) -> ContentBlock:
@@ -225,12 +266,6 @@ class CallToolResult(MCPModel):
     content: List[ContentBlock] = Field(default_factory=list)
     structured_content: Any = None
     is_error: bool = False
-
-    def __init__(self, **data: Any) -> None:
-        content = data.get("content")
-        if isinstance(content, list):
-            data["content"] = [parse_content_block(b) if isinstance(b, dict) else b for b in content]
-        super().__init__(**data)
 
     @property
     def text(self) -> str:
@@ -323,17 +358,6 @@ class ResourceTemplate(MCPModel):
         return f"<ResourceTemplate {self.uri_template}>"
 
 
-ResourceContents = Union[TextResourceContents, BlobResourceContents]
-
-
-def _parse_contents(item: Any) -> Any:
-    if isinstance(item, dict) and "blob" in item:
-        return BlobResourceContents.model_validate(item)
-    if isinstance(item, dict):
-        return TextResourceContents.model_validate(item)
-    return item
-
-
 class ReadResourceResult(MCPModel):
     """The result of ``resources/read``: one or more contents, each text or a base64 blob.
 
@@ -344,12 +368,6 @@ class ReadResourceResult(MCPModel):
     contents: List[ResourceContents] = Field(default_factory=list)
     ttl_ms: Optional[int] = None
     cache_scope: Optional[str] = None
-
-    def __init__(self, **data: Any) -> None:
-        contents = data.get("contents")
-        if isinstance(contents, list):
-            data["contents"] = [_parse_contents(c) for c in contents]
-        super().__init__(**data)
 
     @property
     def text(self) -> str:
@@ -392,11 +410,6 @@ class Prompt(MCPModel):
 class PromptMessage(MCPModel):
     role: str
     content: ContentBlock
-
-    def __init__(self, **data: Any) -> None:
-        if isinstance(data.get("content"), dict):
-            data["content"] = parse_content_block(data["content"])
-        super().__init__(**data)
 
     @property
     def text(self) -> str:

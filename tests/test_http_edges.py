@@ -16,6 +16,15 @@ from mcp_sync import (
     UnsupportedProtocolVersion,
 )
 from mcp_sync.errors import InvalidParams, MethodNotFound
+from mcp_sync.types import (
+    AudioContent,
+    BlobResourceContents,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+    UnknownContent,
+)
 
 URL = "http://mcp.test/mcp"
 
@@ -248,6 +257,47 @@ def test_bearer_token_goes_in_the_authorization_header():
         client.list_tools()
         assert "s3cret" not in repr(client)
     assert seen == ["Bearer s3cret", "Bearer s3cret"]
+
+
+@responses.activate
+def test_content_blocks_of_every_type_and_of_unknown_types_are_kept():
+    blocks = [
+        {"type": "text", "text": "hi"},
+        {"type": "image", "data": "aGk=", "mimeType": "image/png"},
+        {"type": "audio", "data": "aGk=", "mimeType": "audio/wav"},
+        {"type": "resource_link", "uri": "file:///a", "name": "a"},
+        {"type": "resource", "resource": {"uri": "file:///b", "blob": "aGk="}},
+        {"type": "resource", "resource": {"uri": "file:///c", "text": "c"}},
+        {"type": "hologram", "depth": 3},  # a type from a newer spec
+    ]
+    modern_server(responses, lambda body, request: rpc_reply(body, {"content": blocks}))
+    with Client(URL) as client:
+        result = client.call_tool("show")
+    text, image, audio, link, blob, embedded_text, unknown = result.content
+    assert isinstance(text, TextContent) and result.text == "hi"
+    assert isinstance(image, ImageContent) and image.decode() == b"hi" and image.mime_type == "image/png"
+    assert isinstance(audio, AudioContent)
+    assert isinstance(link, ResourceLink) and link.uri == "file:///a"
+    assert isinstance(blob.resource, BlobResourceContents) and blob.resource.decode() == b"hi"
+    assert isinstance(embedded_text.resource, TextResourceContents)
+    assert isinstance(unknown, UnknownContent) and unknown.type == "hologram"
+    assert unknown.model_extra == {"depth": 3}
+    assert [b.to_wire() for b in result.content] == blocks  # nothing lost on the way back out
+
+
+@pytest.mark.parametrize("block, problem", [
+    ("just text", "a content block must be an object"),
+    ({"text": "no type"}, "type"),
+    ({"type": "text"}, "text"),  # a known type without its required field
+    ({"type": "resource", "resource": 3}, "resource contents must be an object"),
+])
+@responses.activate
+def test_a_malformed_content_block_is_a_protocol_error(block, problem):
+    modern_server(responses, lambda body, request: rpc_reply(body, {"content": [block]}))
+    with Client(URL) as client:
+        with pytest.raises(ProtocolError, match="tools/call: the result does not have the expected shape") as info:
+            client.call_tool("show")
+    assert problem in str(info.value)
 
 
 @responses.activate
