@@ -99,6 +99,42 @@ def test_sse_framing_of_arbitrary_bytes_only_ever_raises_protocol_error(data, cu
         pass
 
 
+# ---------------------------------------------------------------------------- JSON decoding
+
+
+def _outcome(decode: Callable[[Any], Any], data: Any) -> Any:
+    try:
+        return "ok", json.dumps(decode(data), sort_keys=True)  # dumps: NaN compares equal to NaN
+    except (ValueError, RecursionError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values, ascii_only=st.booleans(), before=st.sampled_from(["", " ", "\ufeff", "\n\t"]),
+       after=st.sampled_from(["", " ", "\r", "x", "}"]), as_text=st.booleans())
+def test_our_json_decoding_is_exactly_json_loads(value, ascii_only, before, after, as_text):
+    from mcp_sync._json import loads
+
+    text = before + json.dumps(value, ensure_ascii=ascii_only) + after
+    data = text if as_text else text.encode("utf-8")
+    assert _outcome(loads, data) == _outcome(json.loads, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=60))
+def test_our_json_decoding_of_arbitrary_bytes_is_exactly_json_loads(data):
+    from mcp_sync._json import loads
+
+    assert _outcome(loads, data) == _outcome(json.loads, data)
+
+
 # ---------------------------------------------------------------------------- stdio framing
 
 

@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple, Union
 import requests
 from requests.auth import AuthBase
 
+from .._json import loads
 from ..errors import (
     AuthError,
     ConnectError,
@@ -133,7 +134,7 @@ def _deepest(exc: BaseException) -> str:
 
 def decode_json(data: Union[bytes, str], where: str, method: Optional[str] = None) -> Any:
     try:
-        return json.loads(data)
+        return loads(data)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply to parse
         snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
         raise ProtocolError(f"{where} is not valid JSON ({exc}): {snippet!r}", method=method) from exc
@@ -203,10 +204,6 @@ def shutdown(response: Optional[requests.Response]) -> None:
         response.close()
     except Exception:
         pass
-
-
-def compact(message: Dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def body_chunks(response: requests.Response) -> Iterator[bytes]:

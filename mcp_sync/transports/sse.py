@@ -16,13 +16,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from .._json import compact
 from .._sse import iter_sse
 from ..errors import ConnectError, ConnectionClosed, ConnectTimeout, MCPError, ProtocolError, RequestTimeout
 from ..timeouts import Timeout
 from ._http import (
     HTTPTransport,
     body_chunks,
-    compact,
     content_type,
     decode_json,
     map_request_error,

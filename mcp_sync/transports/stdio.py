@@ -9,7 +9,6 @@ closes stdout, every pending call fails at once with its exit code and those lin
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 import queue
@@ -21,9 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .._json import compact, loads
 from ..errors import ConnectError, ConnectionClosed, MCPError, RequestTimeout, RPCError
 from ..timeouts import Timeout
-from ._http import DEFAULT_MAX_MESSAGE_SIZE, compact
+from ._http import DEFAULT_MAX_MESSAGE_SIZE
 from .base import Transport
 
 try:
@@ -317,7 +317,7 @@ class StdioTransport(Transport):
                 # A long line is scanned once, not from its start on every chunk.
                 self._scan = len(buf)
                 break
-            line = buf[:end]  # one copy; json.loads takes a bytearray and skips whitespace
+            line = buf[:end]  # one copy; loads() takes a bytearray and skips whitespace
             if line and not line.isspace():  # (strip() would copy a large line again)
                 cause = self._take_line(line)
                 if cause is not None:
@@ -331,7 +331,7 @@ class StdioTransport(Transport):
 
     def _take_line(self, line: bytearray) -> Optional[str]:
         try:
-            message = json.loads(line)
+            message = loads(line)
         except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
             self._noise_run += 1
             text = line[:200].decode("utf-8", "replace")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Set
 
 import requests
 
+from .._json import compact
 from .._protocol import MCP_NAME_PARAMS, message_protocol_version
 from .._sse import iter_sse
 from .._threads import WorkerPool
@@ -24,7 +25,6 @@ from ._http import (
     HTTPTransport,
     OwnedStream,
     body_chunks,
-    compact,
     content_type,
     decode_json,
     map_request_error,
