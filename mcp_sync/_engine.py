@@ -411,6 +411,9 @@ class Engine:
                 yield from self.exchange(method, params, timeout=timeout, want_progress=want_progress,
                                          _retry_on_expiry=False, _on_pending=_on_pending)
                 return
+            except (TypeError, ValueError):
+                finished = True  # the params cannot be sent as JSON: nothing went out
+                raise
             except MCPError as exc:
                 # Nothing to cancel unless the server took the request and then kept us waiting
                 # for the reply's headers (a JSON reply arrives only when the work is done).

@@ -95,6 +95,19 @@ def test_raw_call_returns_a_dict(connect):
     assert result["content"][0]["text"] == "raw"
 
 
+def test_arguments_json_cannot_carry_are_refused_before_sending(connect):
+    circular: dict = {}
+    circular["self"] = circular
+    with connect() as client:
+        with pytest.raises(TypeError, match=r"tools/call: the message cannot be sent as JSON: 'object' is not a JSON type"):
+            client.call_tool("echo", {"message": object()})
+        with pytest.raises(ValueError, match="tools/call: .*NaN and infinities are not JSON"):
+            client.call_tool("echo", {"message": float("nan")})
+        with pytest.raises(ValueError, match="tools/call: .*nested too deeply or contains itself"):
+            client.call_tool("echo", {"message": circular})
+        assert client.call_tool("echo", {"message": "still here"}).text == "still here"
+
+
 def test_timeout_cancels_and_client_stays_usable(connect):
     with connect() as client:
         started = time.monotonic()
