@@ -60,6 +60,9 @@ def drive(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", m
         finally:
             exchange.close()
         assert result is not None
+        if result.get("resultType") == "complete":  # the usual answer (modern servers send it)
+            yield Final(result, rounds)
+            return
         if _wants_input(result, engine):
             rounds += 1
             current = _next_round(result, method, interactions, original, rounds, max_rounds)

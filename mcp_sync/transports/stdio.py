@@ -113,8 +113,10 @@ class StdioTransport(Transport):
         # Held by whichever thread reads stdout: the reader thread, or a caller waiting for its reply.
         self._read_lock = threading.Lock()
         # Who waits and who leads, so that the reader thread stays out of the way while callers
-        # read for themselves (see _park).
-        self._lead = threading.Condition()
+        # read for themselves (see _park). Callers take the plain lock (a C-level ``with``; the
+        # Condition's own ``with`` is two Python calls, on every call).
+        self._lead_lock = threading.Lock()
+        self._lead = threading.Condition(self._lead_lock)
         self._leading = False  # a caller holds _read_lock and reads for everyone
         self._waiters = 0  # callers in wait() that may need the reader thread
         self._lead_ended = 0.0  # time.monotonic() when the last lead ended
@@ -189,7 +191,8 @@ class StdioTransport(Transport):
         self._lost = None
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._lead = threading.Condition()
+        self._lead_lock = threading.Lock()
+        self._lead = threading.Condition(self._lead_lock)
         self._leading, self._waiters = False, 0  # the parent's callers are not in this process
         self._closing = threading.Event()
 
@@ -280,7 +283,7 @@ class StdioTransport(Transport):
         reply such a caller reads (poll() wakes every thread waiting on the pipe) only to find it
         read already. With other callers waiting, it reads for them as soon as the leader stops.
         What arrives while nobody waits is read at most LEAD_LINGER late."""
-        with self._lead:
+        with self._lead_lock:
             while not (self._eof or self._closing.is_set() or self._waiters > 0):
                 idle = time.monotonic() - self._lead_ended
                 if not self._leading and idle >= LEAD_LINGER:
@@ -288,7 +291,7 @@ class StdioTransport(Transport):
                 self._lead.wait(LEAD_LINGER if self._leading else LEAD_LINGER - idle)
 
     def _wake_reader(self) -> None:
-        with self._lead:
+        with self._lead_lock:
             self._lead.notify_all()
 
     def _read_chunk(self, fd: int) -> Optional[str]:
@@ -356,7 +359,7 @@ class StdioTransport(Transport):
         except queue.Empty:
             pass
         proc = self.proc
-        with self._lead:
+        with self._lead_lock:
             # Counted before trying the lock: a leader that ends after a failed try then sees
             # this caller and wakes the reader thread for it.
             self._waiters += 1
@@ -365,17 +368,17 @@ class StdioTransport(Transport):
         try:
             if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
                     or not self._read_lock.acquire(blocking=False)):
-                with self._lead:
+                with self._lead_lock:
                     self._lead.notify_all()  # a parked reader thread is needed again (see _park)
                 return pending.queue.get(timeout=timeout)
-            with self._lead:
+            with self._lead_lock:
                 self._waiters -= 1  # a leader needs no reader thread
                 self._leading = leading = True
             found = self._lead_read(proc, pending, deadline)
             if found is not None:
                 return found[0]
         finally:
-            with self._lead:
+            with self._lead_lock:
                 if not leading:
                     self._waiters -= 1
                 else:
