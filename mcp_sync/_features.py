@@ -68,11 +68,21 @@ class FeaturesMixin:
         self._tool_outputs: Dict[str, Any] = {}
         self._tools_needing_tasks: set = set()  # legacy tools whose execution.taskSupport is "required"
         self._tool_lock = threading.Lock()
+        self._capabilities_by_era: Dict[str, Dict[str, Any]] = {}
         for method in INVALIDATING:  # not None: other notifications then need no hand-off at all
             self._engine.add_handler(method, self._cache.on_notification)
         self._engine.extra_headers = self._param_headers
 
     def _capabilities(self, era: str) -> Dict[str, Any]:
+        """What this client declares in ``era``. Modern requests carry it every time, and it
+        cannot change (which handlers exist is fixed at construction), so it is built once per
+        era; the dict is shared, and nothing may change it."""
+        caps = self._capabilities_by_era.get(era)
+        if caps is None:
+            caps = self._capabilities_by_era[era] = self._build_capabilities(era)
+        return caps
+
+    def _build_capabilities(self, era: str) -> Dict[str, Any]:
         caps = self._interactions.capabilities(era)
         skills = self.skills.capabilities(era) if self._skills_enabled else {}
         for extra in (self._task_runner.capabilities(era), skills):
