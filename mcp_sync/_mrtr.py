@@ -138,7 +138,8 @@ def run(engine: "Engine", interactions: "Interactions", tasks: "TaskRunner", met
     try:
         for item in gen:
             if isinstance(item, Final):
-                return item
+                next(gen, None)  # drive() returns after its Final: ending it so raises nothing,
+                return item      # where close() would throw GeneratorExit into it
             if on_message is not None and isinstance(item, dict):
                 on_message(item)
     finally:

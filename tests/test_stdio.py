@@ -145,6 +145,17 @@ def test_shutdown_escalates_to_sigkill_of_the_whole_group():
             time.sleep(0.05)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="process groups")
+def test_the_server_gets_a_process_group_of_its_own_in_our_session():
+    with Client(scripted()) as client:
+        client.call_tool("echo", {"message": "x"})
+        pid = client._transport.proc.pid
+        assert os.getpgid(pid) == pid  # close() signals the group: the server's children too
+        if sys.version_info >= (3, 11):
+            # A session of its own would also be a scheduler autogroup of its own (slower round trips).
+            assert os.getsid(pid) == os.getsid(0)
+
+
 def test_works_when_sys_stderr_has_no_fileno(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # Jupyter's stderr
     with Client(scripted()) as client:
