@@ -344,13 +344,18 @@ class Engine:
         """Send a request and block until its result; related notifications go to ``progress``."""
         # A timeout that resets on progress needs the server to report it: ask for it.
         want = progress is not None or (timeout or self.timeout).reset_on_progress
+        response: Optional[Dict[str, Any]] = None
         for message in self.exchange(method, params, timeout=timeout, want_progress=want, **kw):
             if "method" in message:
                 if progress is not None:
                     progress(message)
                 continue
-            return self.result_of(message, method)
-        raise ConnectionClosed(f"{method}: the exchange ended without a response")  # pragma: no cover
+            # The response is the exchange's last item: letting the loop end it, rather than
+            # returning from inside, spares a GeneratorExit thrown into it (~30 us, cold).
+            response = message
+        if response is None:  # pragma: no cover
+            raise ConnectionClosed(f"{method}: the exchange ended without a response")
+        return self.result_of(response, method)
 
     @staticmethod
     def result_of(message: Dict[str, Any], method: str) -> Dict[str, Any]:
