@@ -350,26 +350,19 @@ def _dict_get(value: Any, *keys: str) -> Any:
     return value
 
 
-_validators: Dict[str, Any] = {}  # each model's validate_python, once mcp_sync.types is imported
+_models: Dict[str, Any] = {}  # model classes by name, once mcp_sync.types is imported
 
 
 def _parse(model: str, result: Dict[str, Any], method: str) -> Any:
     """Validate ``result`` as the model :mod:`mcp_sync.types` names ``model`` (imported here, on
-    first use, rather than with the package).
-
-    After the first call, the model's own validator is called directly: ``model_validate`` passes
-    seven keyword arguments through a Python frame, which on a cold cache (a reply is parsed just
-    after the caller wakes) costs about a third of the validation itself."""
-    try:
-        validate = _validators.get(model)
-        if validate is not None:
-            return validate(result)
+    first use, rather than with the package)."""
+    cls = _models.get(model)
+    if cls is None:
         from . import types
 
-        cls = getattr(types, model)
-        value = cls.model_validate(result)  # the first validation builds the (deferred) validator
-        _validators[model] = cls.__pydantic_validator__.validate_python
-        return value
+        cls = _models[model] = getattr(types, model)
+    try:
+        return cls.model_validate(result)
     except ValueError as exc:
         raise ProtocolError(f"{method}: the result does not have the expected shape: {exc}", method=method) from exc
 
