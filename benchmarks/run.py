@@ -151,8 +151,13 @@ def bench_mode(mode: Mode, kinds: List[str], cfg: argparse.Namespace) -> Dict[st
                 # Each stdio client runs a server process of its own, and one process's luck
                 # (its CPU, its memory layout) moves its latency by up to +-15% for its whole
                 # life: the same client code measured 0.86x-1.18x against the floor over eight
-                # fresh pairs. New processes every round spread that luck over every client.
-                for kind in list(handles):
+                # fresh pairs. New processes every round spread that luck over every client,
+                # started in a rotating order: the client whose server started first was the
+                # faster one (mcp_sync 0.99x against the floor when its server started first,
+                # 1.15x when the floor's did, over ten pairs each).
+                live = list(handles)
+                shift = rnd % max(1, len(live))
+                for kind in live[shift:] + live[:shift]:
                     reopen(kind)
             if "connect" in cfg.only:
                 for i in range(cfg.connects):  # short and noisy: several samples per round
