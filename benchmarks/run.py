@@ -336,7 +336,7 @@ def verdicts(results: Dict[str, Any]) -> List[str]:
     proc = results.get("process")
     if proc:
         extra = proc["mcp_sync"]["import_ms"] - proc["floor"]["import_ms"]
-        out.append(f"{'process':12} {'import_ms':20} +{extra:.0f} ms over import requests, pydantic  target <= +30 ms  "
+        out.append(f"{'process':12} {'import_ms':20} {extra:+.0f} ms over import requests, pydantic  target <= +30 ms  "
                    f"{'ok' if extra <= 30 else 'MISSED'}")
         r = proc["mcp_sync"]["rss_mb"] / proc["floor"]["rss_mb"]
         out.append(f"{'process':12} {'rss_mb':20} {r:5.2f}x  target <= 1.25  {'ok' if r <= 1.25 else 'MISSED'}")
