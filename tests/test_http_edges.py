@@ -287,8 +287,8 @@ def test_content_blocks_of_every_type_and_of_unknown_types_are_kept():
 
 @pytest.mark.parametrize("block, problem", [
     ("just text", "a content block must be an object"),
-    ({"text": "no type"}, "type"),
-    ({"type": "text"}, "text"),  # a known type without its required field
+    ({"text": "no type"}, "Field required"),  # "type" is missing
+    ({"type": "text"}, "Field required"),  # a known type without its required "text"
     ({"type": "resource", "resource": 3}, "resource contents must be an object"),
 ])
 @responses.activate
