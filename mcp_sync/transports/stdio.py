@@ -110,19 +110,9 @@ class StdioTransport(Transport):
         self.proc: Optional["subprocess.Popen[bytes]"] = None
         self.stderr_tail: Deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._noise: Deque[str] = collections.deque(maxlen=5)
-        self._write_lock = threading.Lock()
-        # Held by whichever thread reads stdout: the reader thread, or a caller waiting for its reply.
-        self._read_lock = threading.Lock()
-        # Who waits and who leads, so that the reader thread stays out of the way while callers
-        # read for themselves (see _park). Callers take the plain lock (a C-level ``with``; the
-        # Condition's own ``with`` is two Python calls, on every call).
-        self._lead_lock = threading.Lock()
-        self._lead = threading.Condition(self._lead_lock)
-        self._leading = False  # a caller holds _read_lock and reads for everyone
-        self._waiters = 0  # callers in wait() that may need the reader thread
+        self._new_locks()
         self._lead_ended = 0.0  # time.monotonic() when the last lead ended
         self._reset_reading()
-        self._closing = threading.Event()
         self._lost: Optional[MCPError] = None
         self._threads: List[threading.Thread] = []
         self._timeout = Timeout()
@@ -195,11 +185,19 @@ class StdioTransport(Transport):
         self.proc = None
         self._threads = []
         self._lost = None
+        self._new_locks()  # the parent's locks may be held by threads this process does not have
+
+    def _new_locks(self) -> None:
         self._write_lock = threading.Lock()
+        # Held by whichever thread reads stdout: the reader thread, or a caller waiting for its reply.
         self._read_lock = threading.Lock()
+        # Who waits and who leads, so that the reader thread stays out of the way while callers
+        # read for themselves (see _park). Callers take the plain lock (a C-level ``with``; the
+        # Condition's own ``with`` is two Python calls, on every call).
         self._lead_lock = threading.Lock()
         self._lead = threading.Condition(self._lead_lock)
-        self._leading, self._waiters = False, 0  # the parent's callers are not in this process
+        self._leading = False  # a caller holds _read_lock and reads for everyone
+        self._waiters = 0  # callers in wait() that may need the reader thread
         self._closing = threading.Event()
 
     def _stop(self) -> None:
