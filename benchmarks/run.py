@@ -31,6 +31,8 @@ from clients import KINDS, MODES, Mode, Skip  # noqa: E402
 
 RESULTS = HERE / "results"
 BLOBS_KB = [1024, 8 * 1024, 32 * 1024]
+#: Server processes per round that stdio's sequential calls are spread over (see fresh_processes).
+STDIO_SEQ_LIVES = 4
 
 #: name -> (higher is better, target for mcp_sync's ratio to the floor, or None)
 METRICS: Dict[str, Any] = {
@@ -144,28 +146,37 @@ def bench_mode(mode: Mode, kinds: List[str], cfg: argparse.Namespace) -> Dict[st
                 del handles[kind]
                 notes[kind]["all"] = f"failed to reconnect: {exc!r}"
 
+        turns = [0]
+
+        def fresh_processes() -> None:
+            # Each stdio client runs a server process of its own, and one process's luck (its
+            # CPU, its memory layout) moves its latency by up to +-15% for its whole life: the
+            # same client code measured 0.86x-1.18x against the floor over eight fresh pairs.
+            # New processes, started in a rotating order, spread that luck over every client:
+            # the client whose server started first was the faster one (mcp_sync 0.99x against
+            # the floor when its server started first, 1.15x when the floor's did, ten pairs each).
+            turns[0] += 1
+            live = list(handles)
+            shift = turns[0] % max(1, len(live))
+            for kind in live[shift:] + live[:shift]:
+                reopen(kind)
+
         progress_n = cfg.progress_n
+        lives = STDIO_SEQ_LIVES if mode.transport == "stdio" else 1
         for rnd in range(cfg.rounds):
             print(f"  {mode.name}: round {rnd + 1}/{cfg.rounds}", file=sys.stderr)
             if rnd and mode.transport == "stdio":
-                # Each stdio client runs a server process of its own, and one process's luck
-                # (its CPU, its memory layout) moves its latency by up to +-15% for its whole
-                # life: the same client code measured 0.86x-1.18x against the floor over eight
-                # fresh pairs. New processes every round spread that luck over every client,
-                # started in a rotating order: the client whose server started first was the
-                # faster one (mcp_sync 0.99x against the floor when its server started first,
-                # 1.15x when the floor's did, over ten pairs each).
-                live = list(handles)
-                shift = rnd % max(1, len(live))
-                for kind in live[shift:] + live[:shift]:
-                    reopen(kind)
+                fresh_processes()
             if "connect" in cfg.only:
                 for i in range(cfg.connects):  # short and noisy: several samples per round
                     each("connect", rnd + i, lambda k, h: clients.connect_time(k, mode))
             if "seq" in cfg.only:
                 # Blocks of 10 calls, clients alternating, so a burst of load elsewhere on the
-                # machine lands on every client alike.
-                for block in range(cfg.seq // 10):
+                # machine lands on every client alike; on stdio, over several server lives.
+                blocks = cfg.seq // 10
+                for block in range(blocks):
+                    if block and block % -(-blocks // lives) == 0:
+                        fresh_processes()
                     each("seq", rnd + block, lambda k, h: h.seq(10))
             if "threads8" in cfg.only:
                 each("threads8", rnd, lambda k, h: 8 * cfg.per_thread / h.threads(8, cfg.per_thread))
