@@ -339,11 +339,13 @@ def verdicts(results: Dict[str, Any]) -> List[str]:
                 out.append(f"{mode:12} {metric:20} n/a")
                 continue
             ok = r >= target if higher else r <= target
-            out.append(f"{mode:12} {metric:20} {r:5.2f}x  target {'>=' if higher else '<='} {target}  "
+            out.append(f"{mode:12} {metric:20} {r:6.3f}x  target {'>=' if higher else '<='} {target}  "
                        f"{'ok' if ok else 'MISSED'}")
         b1, b32 = mine.get("blob_1MiB_ms"), mine.get("blob_32MiB_ms")
         if b1 and b32:
-            out.append(f"{mode:12} {'blob growth 32/1MiB':20} {b32 / b1:5.1f}  (linear: 32)")
+            f1, f32 = floor_m.get("blob_1MiB_ms"), floor_m.get("blob_32MiB_ms")
+            floor_growth = f"floor {f32 / f1:.1f}, " if f1 and f32 else ""
+            out.append(f"{mode:12} {'blob growth 32/1MiB':20} {b32 / b1:5.1f}  ({floor_growth}linear: 32)")
     proc = results.get("process")
     if proc:
         extra = proc["mcp_sync"]["import_ms"] - proc["floor"]["import_ms"]
