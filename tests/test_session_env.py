@@ -111,3 +111,68 @@ def test_the_session_survives_pickling(clean_env):
     copy.use_environment = True
     assert copy.merge_environment_settings("http://mcp.test/", {}, True, None, None)["proxies"]["http"] == \
         "http://proxy.one:3128"
+
+
+def _discover_reply(request):
+    body = json.loads(request.body)
+    result = {"supportedVersions": ["2026-07-28"], "capabilities": {}, "resultType": "complete",
+              "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "fake", "version": "1"}}}
+    return 200, {"Content-Type": "application/json"}, json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": result})
+
+
+@responses.activate
+def test_netrc_credentials_follow_a_redirect_to_another_origin(clean_env, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine mcp.test login alice password s3cret\n"
+                     "machine moved.test login bob password other\n")
+    netrc.chmod(0o600)
+    clean_env.setenv("NETRC", str(netrc))
+    seen = []
+
+    def moved(request):
+        seen.append(request.headers.get("Authorization"))
+        return _discover_reply(request)
+
+    responses.add(responses.POST, "http://mcp.test/mcp", status=307, headers={"Location": "http://moved.test/mcp"})
+    responses.add_callback(responses.POST, "http://moved.test/mcp", callback=moved)
+    session = new_session()
+    response = session.post("http://mcp.test/mcp", data=b'{"jsonrpc":"2.0","id":1,"method":"server/discover"}',
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert responses.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    # the first host's credentials are dropped on the new host, and the new host's are sent
+    assert seen == ["Basic " + base64.b64encode(b"bob:other").decode()]
+
+
+def test_a_redirect_keeps_an_authorization_header_rather_than_taking_netrc(clean_env, tmp_path):
+    import requests
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine mcp.test login alice password s3cret\n")
+    netrc.chmod(0o600)
+    clean_env.setenv("NETRC", str(netrc))
+    session = new_session()
+    original = requests.Request("POST", "http://mcp.test/mcp", headers={"Authorization": "Bearer tok"}).prepare()
+    redirected = original.copy()
+    redirected.prepare_url("http://mcp.test/elsewhere", None)
+    response = requests.Response()
+    response.request = original
+    session.rebuild_auth(redirected, response)
+    assert redirected.headers["Authorization"] == "Bearer tok"  # same host: kept, not replaced
+
+
+def test_a_redirect_takes_the_proxy_of_its_own_origin(clean_env):
+    import requests
+
+    clean_env.setenv("HTTP_PROXY", "http://user:pw@proxy.test:3128")
+    clean_env.setenv("NO_PROXY", "mcp.test")
+    session = new_session()
+    first = session.merge_environment_settings("http://mcp.test/mcp", {}, True, None, None)
+    assert "http" not in first["proxies"]  # NO_PROXY: direct
+    redirected = requests.Request("POST", "http://moved.test/mcp").prepare()
+    proxies = session.rebuild_proxies(redirected, first["proxies"])
+    assert proxies["http"] == "http://user:pw@proxy.test:3128"
+    assert redirected.headers["Proxy-Authorization"].startswith("Basic ")
+    session.use_environment = False
+    bare = requests.Request("POST", "http://moved.test/mcp").prepare()
+    assert "http" not in session.rebuild_proxies(bare, {})

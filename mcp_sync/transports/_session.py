@@ -87,10 +87,10 @@ class TrackingAdapter(requests.adapters.HTTPAdapter):
 class EnvironmentOnceSession(requests.Session):
     """A ``requests.Session`` that reads the environment once per origin (scheme, host, port).
 
-    What is read is what ``requests`` itself would read for a request, except on a redirect to
-    another origin: that request keeps the first origin's proxy settings and gets no netrc
-    credentials. ``requests``' own per-request reading is off (``trust_env`` is False);
-    ``use_environment = False`` turns ours off as well.
+    What is read is what ``requests`` itself would read for a request, and applied as it would,
+    redirects included (with one difference: netrc credentials never replace an ``Authorization``
+    header a redirected request still carries). ``requests``' own per-request reading is off
+    (``trust_env`` is False); ``use_environment = False`` turns ours off as well.
     """
 
     def __init__(self) -> None:
@@ -126,6 +126,23 @@ class EnvironmentOnceSession(requests.Session):
         if self.use_environment and not request.auth and not self.auth and request.url:
             request.auth = self._from_environment(request.url, None)[2]
         return super().prepare_request(request)
+
+    # requests re-reads the environment for every redirect (trust_env); these use our cache.
+
+    def rebuild_proxies(self, prepared_request: requests.PreparedRequest, proxies: Any) -> Dict[str, str]:
+        if self.use_environment and prepared_request.url:
+            proxies = dict(proxies or {})
+            env_proxies = self._from_environment(prepared_request.url, proxies.get("no_proxy"))[0]
+            for key, value in env_proxies.items():
+                proxies.setdefault(key, value)
+        return super().rebuild_proxies(prepared_request, proxies)
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)  # drops Authorization on a new host
+        if self.use_environment and prepared_request.url and "Authorization" not in prepared_request.headers:
+            auth = self._from_environment(prepared_request.url, None)[2]
+            if auth is not None:
+                prepared_request.prepare_auth(auth)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Dict[str, Any]:
         if self.use_environment:
