@@ -119,6 +119,26 @@ def test_expired_stored_token_is_refreshed_after_restart(oauth_server, tmp_path)
     assert now["authorizations"] == start["authorizations"]
 
 
+def test_closing_the_client_closes_the_providers_connections_and_it_stays_usable(oauth_server):
+    auth = OAuth(interaction=AutoApprove())
+
+    def pools():
+        return sum(len(adapter.poolmanager.pools) for adapter in set(auth._http.adapters.values()))
+
+    with Client(oauth_server.url, auth=auth) as client:
+        client.call_tool("echo", {"message": "hi"})
+        assert pools() == 1  # kept open to the authorization server
+    assert pools() == 0
+    with Client(oauth_server.url, auth=auth) as client:  # the same provider again: its token is reused
+        assert client.call_tool("echo", {"message": "again"}).text == "again"
+    mine = requests.Session()
+    shared = OAuth(interaction=AutoApprove(), session=mine)
+    with Client(oauth_server.url, auth=shared) as client:
+        client.call_tool("echo", {"message": "hi"})
+    assert sum(len(a.poolmanager.pools) for a in set(mine.adapters.values())) == 1  # yours: left open
+    mine.close()
+
+
 def test_revoked_refresh_token_falls_back_to_a_new_login(oauth_server, tmp_path):
     storage = MemoryTokenStorage()
     auth = OAuth(interaction=AutoApprove(), storage=storage)

@@ -49,6 +49,7 @@ class TokenAuth(AuthBase):
         self._origin: Optional[str] = None
         if server_url is not None:
             self._bind(server_url)
+        self._own_http = session is None
         self._http = session if session is not None else requests.Session()
         self.timeout = timeout
         self.max_step_up = max_step_up
@@ -89,6 +90,13 @@ class TokenAuth(AuthBase):
         if not tokens or str(tokens.get("token_type", "Bearer")).lower() != "dpop":
             return bool(tokens)
         return self._dpop is not None and tokens.get("dpop_jkt") == self._dpop.key.thumbprint
+
+    def close(self) -> None:
+        """Close the connections kept open to the authorization server (a session you passed in
+        is left alone). The object stays usable: a later token request connects again. A
+        :class:`~mcp_sync.Client` calls this when it closes."""
+        if self._own_http:
+            self._http.close()
 
     @property
     def dpop_key(self) -> Optional[_dpop.DPoPKey]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
@@ -264,6 +265,11 @@ class HTTPTransport(Transport):
     def _close_session(self) -> None:
         if self._own_session:
             self.http.close()
+        # Our OAuth providers keep connections to the authorization server open; only they can
+        # be such an auth, and only once their module was imported.
+        auth_base = sys.modules.get("mcp_sync.auth._base")
+        if auth_base is not None and isinstance(self.auth, auth_base.TokenAuth):
+            self.auth.close()
 
     def _forget_connections(self) -> None:
         """In a forked child: drop the parent's connections without touching them (shutting down
