@@ -61,9 +61,8 @@ IDEMPOTENT_METHODS = frozenset({
 })
 #: Related notifications buffered per request for a consumer that is not reading them (backpressure).
 DEFAULT_MAX_BUFFERED = 10_000
-#: The longest single wait handed to a transport (seconds). A listen request's deadline is years
-#: away, which OS waits such as poll() cannot take; and a stdio caller reading for everyone
-#: notices, within this, an error another thread put on its queue (Engine.stop()).
+#: The longest single wait handed to a transport (seconds): a listen request's deadline is years
+#: away, which OS waits such as poll() cannot take.
 WAIT_SLICE = 1.0
 
 NotificationHandler = Callable[[Dict[str, Any]], None]
@@ -71,9 +70,10 @@ RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
 
 
 class Pending:
-    """One request in flight. ``stream`` is the transport's handle for aborting it."""
+    """One request in flight. ``stream`` is the transport's handle for aborting it;
+    ``stoppable``: another thread may end it with :meth:`Engine.stop` (a long-lived listen)."""
 
-    __slots__ = ("id", "method", "queue", "stream", "done", "overflowed")
+    __slots__ = ("id", "method", "queue", "stream", "done", "overflowed", "stoppable")
 
     def __init__(self, request_id: int, method: str) -> None:
         self.id = request_id
@@ -82,6 +82,7 @@ class Pending:
         self.stream: Any = None
         self.done = False
         self.overflowed = False
+        self.stoppable = False
 
 
 class ServerState:
@@ -401,6 +402,7 @@ class Engine:
                 raise ClientClosedError("the client is closed")
             self._pending[pending.id] = pending
         if _on_pending is not None:
+            pending.stoppable = True
             _on_pending(pending)  # so a long-lived request (subscriptions/listen) can be stopped from another thread
         finished = False
         reason = "cancelled by the client"

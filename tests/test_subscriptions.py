@@ -212,3 +212,20 @@ def test_unread_events_are_bounded(monkeypatch):
     for i in range(10):
         sub._emit(SubscriptionEvent("resource_updated", uri=f"demo://{i}"))
     assert [sub._events.get_nowait().uri for _ in range(sub._events.qsize())] == ["demo://7", "demo://8", "demo://9"]
+
+
+stdio_ev = ev_fixture([m for m in EV_MODES if m.name == "stdio"])
+
+
+def test_closing_a_stdio_listen_from_another_thread_wakes_it_at_once(stdio_ev):
+    # The listen must not be the caller reading stdout for everyone: that caller notices the
+    # error Engine.stop() puts on its queue only when its poll() slice (1 s) ends.
+    with stdio_ev() as client:
+        for _ in range(3):
+            sub = client.subscribe(["demo://greeting"])
+            time.sleep(0.3)  # its listen request is waiting by now
+            started = time.monotonic()
+            sub.close()
+            assert time.monotonic() - started < 0.3
+            assert not client._engine.transport._leading
+        assert client.call_tool("numbers", {"count": 1}).structured == {"result": [0]}

@@ -370,7 +370,9 @@ class StdioTransport(Transport):
         leading = False
         deadline = time.monotonic() + timeout
         try:
-            if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof
+            # A stoppable request (a listen) never leads: reading stdout, it would notice
+            # Engine.stop()'s error on its queue only when its poll() ends.
+            if (not _HAVE_POLL or proc is None or proc.stdout is None or self._eof or pending.stoppable
                     or not self._read_lock.acquire(blocking=False)):
                 with self._lead_lock:
                     self._lead.notify_all()  # a parked reader thread is needed again (see _park)
