@@ -49,6 +49,7 @@ class World:
     as_nonce: bool = False
     rs_nonce: bool = False
     rs_dpop_only: bool = False  # the resource server's challenge names only the DPoP scheme
+    rs_redirects: int = 0  # answer that many DPoP-authorized requests with a 307 to /mcp-moved
     token_ttl: int = 3600
     idp_refuses: bool = False
     # observations
@@ -180,7 +181,7 @@ class World:
             return 200, meta, {}
         if path == "/token" and handler.command == "POST":
             return self._token(handler, body)
-        if path == "/mcp":
+        if path in ("/mcp", "/mcp-moved"):
             return self._protected(handler, body)
         return 404, {"error": "not_found"}, {}
 
@@ -275,13 +276,19 @@ class World:
         challenge = f"DPoP algs=\"ES256\", {prm}" if self.rs_dpop_only else f"Bearer {prm}, DPoP algs=\"ES256\""
         with self.lock:
             info = self.tokens.get(token)
+            path = urlsplit(handler.path).path
+            moving = self.rs_redirects > 0 and scheme == "DPoP" and path == "/mcp"
+            if moving:
+                self.rs_redirects -= 1
+        if moving:
+            return 307, b"", {"Location": "/mcp-moved"}
         if not info or info["exp"] < time.time():
             return 401, {"error": "invalid_token"}, {"WWW-Authenticate": challenge}
         if info["jkt"] is not None:
             if scheme != "DPoP":
                 self.fail(f"DPoP-bound token sent with scheme {scheme!r}")
                 return 401, {"error": "invalid_token"}, {"WWW-Authenticate": challenge}
-            jkt, error = self._proof(entry["dpop"], handler.command, self.mcp_url, token,
+            jkt, error = self._proof(entry["dpop"], handler.command, self.base + path, token,
                                      self.rs_nonce_value if self.rs_nonce else None)
             if error == "use_dpop_nonce":
                 return 401, {"error": "use_dpop_nonce"}, {

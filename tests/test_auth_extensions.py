@@ -67,6 +67,28 @@ def test_dpop_bound_tokens_end_to_end(world, nonces):
         assert claims["nonce"] == world.rs_nonce_value
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["our-session", "your-session"])
+def test_a_redirected_dpop_request_gets_a_fresh_proof_not_a_new_token(world, own_session):
+    import requests
+
+    world.dpop_algs = ["ES256"]
+    auth = ClientCredentials("mcp-client", client_secret="mcp-secret")
+    session = None if own_session else requests.Session()
+    with Client(world.mcp_url, auth=auth, session=session) as client:
+        use(client, 1)
+        world.rs_redirects = 1  # the next call is redirected (307) within the server's origin
+        use(client, 2)
+    if session is not None:
+        session.close()
+    assert len(world.token_requests) == 1  # the token was never at fault
+    # requests' copy of the request carried its proof along: our session strips it, a plain
+    # one sends it to the new URL; either way the server refuses once and a fresh proof follows
+    assert len(world.errors) == 1
+    assert ("missing or multiple DPoP proofs" if own_session else "htm/htu/iat wrong") in world.errors[0]
+    proofs = [r["dpop"] for r in world.rs_requests if r.get("ok")]
+    assert len(set(proofs)) == len(proofs)
+
+
 def test_dpop_is_used_when_only_the_resource_server_demands_it(world):
     world.rs_dpop_only = True  # the AS does not advertise DPoP, the MCP server challenges with DPoP only
     auth = ClientCredentials("mcp-client", client_secret="mcp-secret")

@@ -26,6 +26,10 @@ from ._urls import origin, parse_challenges
 log = logging.getLogger("mcp_sync.auth")
 
 _STATE_ATTR = "_mcp_sync_auth_state"
+#: The URL a request's DPoP proof was made for. requests copies the headers, not this, when it
+#: follows a redirect: a redirected request then carries (or, through our own session, has
+#: had stripped) a proof made for, and used at, the first URL.
+_PROOF_FOR_ATTR = "_mcp_sync_dpop_proof_for"
 #: Bytes of a 401/403 body read before the retry (the rest is discarded with the connection).
 _DRAIN_LIMIT = 64 * 1024
 
@@ -147,6 +151,7 @@ class TokenAuth(AuthBase):
                 return
             request.headers["Authorization"] = f"DPoP {token}"
             request.headers["DPoP"] = session.proof(request.method or "GET", request.url or "", token)
+            setattr(request, _PROOF_FOR_ATTR, request.url)
         else:
             request.headers["Authorization"] = f"Bearer {token}"
 
@@ -163,8 +168,9 @@ class TokenAuth(AuthBase):
         return tokens if tokens and tokens.get("access_token") else None
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        # Bounded: one 401 retry, one DPoP nonce retry, plus max_step_up 403 retries per request.
-        for _ in range(3 + self.max_step_up):
+        # Bounded: one 401 retry, one DPoP nonce retry, one fresh-proof retry after a redirect,
+        # plus max_step_up 403 retries per request.
+        for _ in range(4 + self.max_step_up):
             status = response.status_code
             if response.request is None or origin(response.request.url or "") != self._origin:
                 # A redirect took the request elsewhere: its 401 is not ours to answer, and the
@@ -176,6 +182,15 @@ class TokenAuth(AuthBase):
                 return response
             request = response.request
             state: Dict[str, int] = getattr(request, _STATE_ATTR, None) or {"401": 0, "403": 0, "nonce": 0}
+            if _sent_scheme(request) == "dpop" and getattr(request, _PROOF_FOR_ATTR, None) != request.url:
+                # A redirect's copy of our request: its proof was not made for this URL. Not the
+                # token's fault; one retry with a proof of its own, rather than a new token.
+                if state.get("proof", 0) >= 1:
+                    return response
+                state["proof"] = 1
+                log.debug("retrying a redirected request with a DPoP proof for %s", request.url)
+                response = self._resend(response, state, kwargs)
+                continue
             if _dpop.nonce_challenge(response) and "DPoP" in request.headers:
                 # RFC 9449 §9: the token is fine; the proof needs the server's nonce.
                 if state.get("nonce", 0) >= 1 or not fresh_nonce:
@@ -248,6 +263,10 @@ def _sent_token(request: requests.PreparedRequest) -> Optional[str]:
     header = request.headers.get("Authorization") or ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() in ("bearer", "dpop") and token.strip() else None
+
+
+def _sent_scheme(request: requests.PreparedRequest) -> str:
+    return (request.headers.get("Authorization") or "").partition(" ")[0].lower()
 
 
 def _pick_challenge(challenges: Any, *, dpop: bool) -> Dict[str, str]:

@@ -139,6 +139,9 @@ class EnvironmentOnceSession(requests.Session):
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)  # drops Authorization on a new host
+        # A DPoP proof is good for one request to one URL (RFC 9449): never replay it. Our OAuth
+        # providers answer the server's refusal with a fresh proof.
+        prepared_request.headers.pop("DPoP", None)
         if self.use_environment and prepared_request.url and "Authorization" not in prepared_request.headers:
             auth = self._from_environment(prepared_request.url, None)[2]
             if auth is not None:
