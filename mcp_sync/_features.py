@@ -170,6 +170,9 @@ class FeaturesMixin:
             return
         self._engine.request("logging/setLevel", {"level": level})
 
+    #: The official SDK's name for :meth:`set_log_level`.
+    set_logging_level = set_log_level
+
     def on_log(self, handler: Callable[[LogEvent], None]) -> Callable[[], None]:
         """Call ``handler(LogEvent)`` for every server log message, on a background thread.
         Returns a function that unregisters it."""

@@ -123,7 +123,7 @@ def test_log_level(ev):
         client.set_log_level("warning")
         events = list(client.stream("tools/call", {"name": "log_messages"}))
         assert _wait_for(lambda: len(received) >= 2)
-        client.set_log_level("debug")
+        client.set_logging_level("debug")  # the official SDK's name for it
         assert client.call_tool("log_messages").text == "logged"
         assert _wait_for(lambda: len(received) >= 6)
         time.sleep(0.1)
