@@ -71,15 +71,16 @@ class Interactions:
     # ------------------------------------------------------------------ answering
 
     def answer(self, method: str, params: Dict[str, Any]) -> Dict[str, Any]:
-        """The result for one server request. Raises :class:`RPCError` (-32601) for a kind the
-        client has no handler for; a handler's own exception propagates."""
+        """The result for one server request. Raises :class:`RPCError`: -32601 for a kind the
+        client has no handler for, -32602 for a request that does not parse; a handler's own
+        exception propagates."""
         from .types import CreateMessageRequest, CreateMessageResult, ElicitRequest
 
         if method == ELICIT and self.elicitation is not None:
-            request = ElicitRequest.model_validate(params)
+            request = _request(ElicitRequest, params, method)
             return _elicit_result(self.elicitation(request), request)
         if method == SAMPLE and self.sampling is not None:
-            answer = self.sampling(CreateMessageRequest.model_validate(params))
+            answer = self.sampling(_request(CreateMessageRequest, params, method))
             return _wire(answer, CreateMessageResult)
         if method == ROOTS and self.roots is not None:
             return {"roots": self.current_roots()}
@@ -98,6 +99,9 @@ class Interactions:
             try:
                 responses[key] = self.answer(kind, params)
             except RPCError as err:
+                if err.code != -32601:
+                    raise ProtocolError(f"{method}: input request {key!r} ({kind}): {err.message}",
+                                        method=method) from err
                 raise ProtocolError(f"{method}: the server asked for {kind}, which this client did not declare",
                                     method=method) from err
             except Exception as exc:
@@ -120,6 +124,13 @@ def _root(value: RootLike) -> Dict[str, Any]:
     if isinstance(value, dict) and isinstance(value.get("uri"), str):
         return dict(value)
     raise TypeError(f"a root must be a Root, a URI string or a dict with 'uri', got {value!r}")
+
+
+def _request(model: Any, params: Dict[str, Any], method: str) -> Any:
+    try:
+        return model.model_validate(params)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise RPCError(-32602, f"invalid {method} params: {exc}", method=method) from exc
 
 
 def _wire(answer: Any, model: Any) -> Dict[str, Any]:

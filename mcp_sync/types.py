@@ -470,8 +470,18 @@ class ElicitResult(MCPModel):
 
 
 class SamplingMessage(MCPModel):
+    """One message of a sampling request. ``content`` is a content block or, from 2025-11-25 on,
+    a list of them; blocks of other types (``tool_use``, ``tool_result``) are
+    :class:`UnknownContent`, every field kept."""
+
     role: str
-    content: Any = None
+    content: Union[ContentBlock, List[ContentBlock], None] = None
+
+    @property
+    def text(self) -> str:
+        """Every text block's text, joined by newlines ('' when there is none)."""
+        blocks = self.content if isinstance(self.content, list) else [self.content]
+        return "\n".join(b.text for b in blocks if isinstance(b, TextContent))
 
 
 class CreateMessageRequest(MCPModel):

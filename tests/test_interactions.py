@@ -11,6 +11,7 @@ import pytest
 from _ev import EV_MODES, ev_fixture
 from mcp_sync import ElicitRequest, ElicitResult, InteractionError, LogEvent, ResultEvent
 from mcp_sync.errors import ProtocolError, RPCError
+from mcp_sync.types import TextContent
 
 ev = ev_fixture()
 # The SDK cannot send server-to-client requests when it answers legacy requests with plain JSON.
@@ -50,6 +51,36 @@ def test_sampling(interactive):
         assert client.call_tool("summarize", {"topic": "tea"}).text == "model test-model said: a poem"
     assert requests[0].max_tokens == 50
     assert requests[0].messages[0].role == "user"
+    assert isinstance(requests[0].messages[0].content, TextContent) and "tea" in requests[0].messages[0].text
+
+
+def test_sampling_messages_are_typed_and_a_malformed_request_is_invalid_params():
+    from mcp_sync.handlers import Interactions
+    from mcp_sync.types import UnknownContent
+
+    seen = []
+
+    def sample(request):
+        seen.append(request)
+        return {"role": "assistant", "content": {"type": "text", "text": "ok"}, "model": "m"}
+
+    interactions = Interactions(sampling=sample)
+    use = {"type": "tool_use", "id": "t1", "name": "search", "input": {"q": "tea"}}
+    answer = interactions.answer("sampling/createMessage", {"maxTokens": 5, "messages": [
+        {"role": "user", "content": {"type": "text", "text": "find tea"}},
+        {"role": "assistant", "content": [use, {"type": "text", "text": "searching"}]}]})
+    assert answer == {"role": "assistant", "content": {"type": "text", "text": "ok"}, "model": "m"}
+    first, second = seen[0].messages
+    assert first.text == "find tea" and second.text == "searching"
+    assert isinstance(second.content[0], UnknownContent) and second.content[0].to_wire() == use
+
+    bad = {"maxTokens": 5, "messages": [{"role": "user", "content": "not a block"}]}
+    with pytest.raises(RPCError) as caught:  # a legacy server gets this as its error reply
+        interactions.answer("sampling/createMessage", bad)
+    assert caught.value.code == -32602 and "sampling/createMessage" in caught.value.message
+    with pytest.raises(ProtocolError, match="input request 'llm' \\(sampling/createMessage\\): invalid"):
+        interactions.answer_all({"llm": {"method": "sampling/createMessage", "params": bad}}, "tools/call")
+    assert len(seen) == 1  # the handler never saw the malformed request
 
 
 def test_roots_list_and_callable(interactive):

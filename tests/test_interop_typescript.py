@@ -1,0 +1,149 @@
+"""Interoperability with a server we did not write: the TypeScript SDK's ``server-everything``
+(``@modelcontextprotocol/server-everything`` from npm, pinned), over stdio, Streamable HTTP and
+HTTP+SSE, each found by transport detection.
+
+The package is installed once with npm into ``$MCP_SYNC_TEST_CACHE`` (default
+``~/.cache/mcp-sync-tests``) and run with the machine's ``node``; the HTTP servers are pinned to
+127.0.0.1 by ``../shared/tools/loopback-only.mjs`` (beside this checkout, as for the conformance
+tests). Without node and npm the tests skip; a failed install fails them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from mcp_sync import Client, StdioServer
+from mcp_sync.types import ImageContent, TextContent
+
+PACKAGE = "@modelcontextprotocol/server-everything"
+VERSION = "2026.8.31"  # built on the TypeScript SDK 1.32 (protocol 2025-11-25)
+CACHE = Path(os.environ.get("MCP_SYNC_TEST_CACHE") or Path.home() / ".cache" / "mcp-sync-tests")
+LOOPBACK_ONLY = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "loopback-only.mjs"
+ROOT = "file:///tmp/interop-project"
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                                reason="node and npm are needed to run the TypeScript server")
+
+
+@pytest.fixture(scope="module")
+def everything() -> Path:
+    """The installed package's entry point (installed on first use; about 10 s)."""
+    home = CACHE / f"server-everything-{VERSION}"
+    entry = home / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
+    if not entry.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="install-", dir=CACHE))
+        try:
+            subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(staging),
+                            f"{PACKAGE}@{VERSION}"], check=True, timeout=100, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                staging.rename(home)  # another run may have won the race: keep its copy
+            except OSError:
+                pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    assert entry.is_file(), f"npm install {PACKAGE}@{VERSION} did not produce {entry}"
+    return entry
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(params=["stdio", "streamableHttp", "sse"])
+def target(request, everything: Path) -> Iterator[Any]:
+    """What to pass to Client(): a StdioServer, or the URL of a server started here."""
+    kind = request.param
+    if kind == "stdio":
+        yield StdioServer("node", [str(everything), "stdio"])
+        return
+    if not LOOPBACK_ONLY.is_file():
+        pytest.skip(f"{LOOPBACK_ONLY} is missing: the HTTP servers would listen on every interface")
+    port = _free_port()
+    proc = subprocess.Popen(["node", "--import", str(LOOPBACK_ONLY), str(everything), kind],
+                            env={**os.environ, "PORT": str(port)}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server-everything {kind} did not start (exit {proc.poll()})")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/" + ("mcp" if kind == "streamableHttp" else "sse")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _sampling(request: Any) -> Dict[str, Any]:
+    text = request.messages[0].text
+    return {"role": "assistant", "content": {"type": "text", "text": f"sampled: {text}"}, "model": "test-model",
+            "stopReason": "endTurn"}
+
+
+def _elicitation(request: Any) -> Dict[str, Any]:
+    return {"action": "accept", "content": {"name": "Ada"}}
+
+
+@pytest.mark.timeout(120)
+def test_every_feature_against_the_typescript_server(target):
+    with Client(target, timeout=30, sampling=_sampling, elicitation=_elicitation, roots=[ROOT]) as client:
+        assert client.protocol_version == "2025-11-25"
+        assert client.server_info.name == "mcp-servers/everything"
+        tools = {tool.name: tool for tool in client.list_tools()}
+        # tools that exist only for a client that declares sampling, elicitation and roots
+        assert {"trigger-sampling-request", "trigger-elicitation-request", "get-roots-list"} <= set(tools)
+
+        assert client.call_tool("echo", {"message": "héllo"}).text == "Echo: héllo"
+        assert client.call_tool("get-sum", {"a": 2, "b": 3}).text == "The sum of 2 and 3 is 5."
+        weather = client.call_tool("get-structured-content", {"location": "New York"})
+        assert set(weather.structured) >= {"temperature", "conditions", "humidity"}
+        image = client.call_tool("get-tiny-image", {})
+        assert any(isinstance(block, ImageContent) and block.mime_type == "image/png" for block in image.content)
+        links = client.call_tool("get-resource-links", {"count": 2})
+        assert [block.type for block in links.content].count("resource_link") == 2
+
+        progress = []
+        client.call_tool("trigger-long-running-operation", {"duration": 1, "steps": 4},
+                         progress=lambda done, total, message: progress.append((done, total)))
+        assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+        sampled = client.call_tool("trigger-sampling-request", {"prompt": "ping", "maxTokens": 10})
+        assert "sampled: " in sampled.text and "test-model" in sampled.text
+        elicited = client.call_tool("trigger-elicitation-request", {})
+        assert "Ada" in elicited.text
+        assert ROOT in client.call_tool("get-roots-list", {}).text
+
+        resources = client.list_resources()
+        assert resources
+        contents = client.read_resource(resources[0].uri).contents
+        assert contents and contents[0].uri == resources[0].uri
+        templates = client.list_resource_templates()
+        assert any("{resourceId}" in template.uri_template for template in templates)
+
+        prompts = {prompt.name: prompt for prompt in client.list_prompts()}
+        simple = client.get_prompt("simple-prompt")
+        assert simple.messages and isinstance(simple.messages[0].content, TextContent)
+        assert client.complete(prompts["completable-prompt"], ("department", "Eng")).completion.values == \
+            ["Engineering"]
+        client.set_logging_level("error")
+        client.ping()
