@@ -100,7 +100,13 @@ def _sampling(request: Any) -> Dict[str, Any]:
             "stopReason": "endTurn"}
 
 
+URLS_VISITED: list = []
+
+
 def _elicitation(request: Any) -> Dict[str, Any]:
+    if request.mode == "url":
+        URLS_VISITED.append(request.url)
+        return {"action": "accept"}
     return {"action": "accept", "content": {"name": "Ada"}}
 
 
@@ -132,6 +138,16 @@ def test_every_feature_against_the_typescript_server(target):
         elicited = client.call_tool("trigger-elicitation-request", {})
         assert "Ada" in elicited.text
         assert ROOT in client.call_tool("get-roots-list", {}).text
+        # URL-mode elicitation as a request, then as a -32042 error the call is retried after
+        URLS_VISITED.clear()
+        consent = "https://example.com/consent"
+        assert consent in client.call_tool("trigger-url-elicitation", {"url": consent}).text
+        assert consent in client.call_tool("trigger-url-elicitation", {"url": consent, "errorPath": True}).text
+        assert URLS_VISITED[0] == consent and len(URLS_VISITED) == 3 and URLS_VISITED[-1] == consent
+
+        # taskSupport "required": called as a task and followed to its result
+        assert tools["simulate-research-query"].execution == {"taskSupport": "required"}
+        assert "Research Report: tea" in client.call_tool("simulate-research-query", {"topic": "tea"}).text
 
         resources = client.list_resources()
         assert resources
