@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -22,6 +20,7 @@ import pytest
 
 from mcp_sync import Client, StdioServer
 from mcp_sync.types import ImageContent, TextContent
+from servers import ServerProcess, wait_for_port
 
 PACKAGE = "@modelcontextprotocol/server-everything"
 VERSION = "2026.8.31"  # built on the TypeScript SDK 1.32 (protocol 2025-11-25)
@@ -55,12 +54,6 @@ def everything() -> Path:
     return entry
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(params=["stdio", "streamableHttp", "sse"])
 def target(request, everything: Path) -> Iterator[Any]:
     """What to pass to Client(): a StdioServer, or the URL of a server started here."""
@@ -70,28 +63,15 @@ def target(request, everything: Path) -> Iterator[Any]:
         return
     if not LOOPBACK_ONLY.is_file():
         pytest.skip(f"{LOOPBACK_ONLY} is missing: the HTTP servers would listen on every interface")
-    port = _free_port()
-    proc = subprocess.Popen(["node", "--import", str(LOOPBACK_ONLY), str(everything), kind],
-                            env={**os.environ, "PORT": str(port)}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = ServerProcess(args=(), path="/mcp" if kind == "streamableHttp" else "/sse")
+    server.proc = subprocess.Popen(["node", "--import", str(LOOPBACK_ONLY), str(everything), kind],
+                                   env={**os.environ, "PORT": str(server.port)}, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server-everything {kind} did not start (exit {proc.poll()})")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/" + ("mcp" if kind == "streamableHttp" else "sse")
+        wait_for_port(server.port, server.proc, timeout=20)
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        server.stop()
 
 
 def _sampling(request: Any) -> Dict[str, Any]:
