@@ -1,11 +1,13 @@
-"""Interoperability with a server we did not write: the TypeScript SDK's ``server-everything``
-(``@modelcontextprotocol/server-everything`` from npm, pinned), over stdio, Streamable HTTP and
-HTTP+SSE, each found by transport detection.
+"""Interoperability with servers we did not write, on the TypeScript SDK: ``server-everything``
+(``@modelcontextprotocol/server-everything`` from npm, pinned; protocol 2025-11-25) over stdio,
+Streamable HTTP and HTTP+SSE, each found by transport detection; and a 2026-07-28 server on the
+TypeScript SDK v2 (``tests/servers/ts_modern_server.mjs`` on ``@modelcontextprotocol/server``,
+pinned) over stdio and Streamable HTTP, with input_required rounds.
 
-The package is installed once with npm into ``$MCP_SYNC_TEST_CACHE`` (default
-``~/.cache/mcp-sync-tests``) and run with the machine's ``node``; the HTTP servers are pinned to
-127.0.0.1 by ``../shared/tools/loopback-only.mjs`` (beside this checkout, as for the conformance
-tests). Without node and npm the tests skip; a failed install fails them.
+The packages are installed once with npm into ``$MCP_SYNC_TEST_CACHE`` (default
+``~/.cache/mcp-sync-tests``) and run with the machine's ``node``; server-everything's HTTP servers
+are pinned to 127.0.0.1 by ``../shared/tools/loopback-only.mjs`` (beside this checkout, as for the
+conformance tests). Without node and npm the tests skip; a failed install fails them.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Sequence
 
 import pytest
 
@@ -24,6 +26,9 @@ from servers import ServerProcess, wait_for_port
 
 PACKAGE = "@modelcontextprotocol/server-everything"
 VERSION = "2026.8.31"  # built on the TypeScript SDK 1.32 (protocol 2025-11-25)
+MODERN_SDK = "2.4.0"  # @modelcontextprotocol/server: the TypeScript SDK v2 (protocol 2026-07-28)
+ZOD = "4.6.7"
+MODERN_SERVER = Path(__file__).resolve().parent / "servers" / "ts_modern_server.mjs"
 CACHE = Path(os.environ.get("MCP_SYNC_TEST_CACHE") or Path.home() / ".cache" / "mcp-sync-tests")
 LOOPBACK_ONLY = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "loopback-only.mjs"
 ROOT = "file:///tmp/interop-project"
@@ -32,17 +37,15 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("np
                                 reason="node and npm are needed to run the TypeScript server")
 
 
-@pytest.fixture(scope="module")
-def everything() -> Path:
-    """The installed package's entry point (installed on first use; about 10 s)."""
-    home = CACHE / f"server-everything-{VERSION}"
-    entry = home / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
-    if not entry.is_file():
+def _npm_install(name: str, packages: Sequence[str], entry: str) -> Path:
+    """Install ``packages`` into a cache directory of their own (once) and return it."""
+    home = CACHE / name
+    if not (home / entry).is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=CACHE))
         try:
             subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(staging),
-                            f"{PACKAGE}@{VERSION}"], check=True, timeout=100, stdin=subprocess.DEVNULL,
+                            *packages], check=True, timeout=100, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 staging.rename(home)  # another run may have won the race: keep its copy
@@ -50,8 +53,25 @@ def everything() -> Path:
                 pass
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    assert entry.is_file(), f"npm install {PACKAGE}@{VERSION} did not produce {entry}"
-    return entry
+    assert (home / entry).is_file(), f"npm install {' '.join(packages)} did not produce {entry}"
+    return home
+
+
+@pytest.fixture(scope="module")
+def everything() -> Path:
+    """server-everything's entry point (installed on first use; about 10 s)."""
+    entry = "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    return _npm_install(f"server-everything-{VERSION}", [f"{PACKAGE}@{VERSION}"], entry) / entry
+
+
+@pytest.fixture(scope="module")
+def modern_server() -> Path:
+    """tests/servers/ts_modern_server.mjs, run beside its installed packages."""
+    home = _npm_install(f"ts-server-{MODERN_SDK}", [f"@modelcontextprotocol/server@{MODERN_SDK}", f"zod@{ZOD}"],
+                        "node_modules/@modelcontextprotocol/server/package.json")
+    script = home / "ts_modern_server.mjs"
+    shutil.copyfile(MODERN_SERVER, script)  # node resolves its imports from the script's directory
+    return script
 
 
 @pytest.fixture(params=["stdio", "streamableHttp", "sse"])
@@ -142,4 +162,39 @@ def test_every_feature_against_the_typescript_server(target):
         assert client.complete(prompts["completable-prompt"], ("department", "Eng")).completion.values == \
             ["Engineering"]
         client.set_logging_level("error")
+        client.ping()
+
+
+@pytest.fixture(params=["stdio", "streamable-http"])
+def modern_target(request, modern_server: Path) -> Iterator[Any]:
+    if request.param == "stdio":
+        yield StdioServer("node", [str(modern_server)])
+        return
+    server = ServerProcess(args=())
+    server.proc = subprocess.Popen(["node", str(modern_server), "http", str(server.port)], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(server.port, server.proc, timeout=20)
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(120)
+def test_a_2026_07_28_typescript_server(modern_target):
+    with Client(modern_target, timeout=30, sampling=_sampling, elicitation=_elicitation, roots=[ROOT]) as client:
+        assert client.protocol_version == "2026-07-28" and client.era == "modern"
+        assert client.server_info.name == "ts-v2-interop"
+        assert client.call_tool("echo", {"message": "héllo"}).text == "héllo"
+        assert client.call_tool("add", {"a": 2, "b": 3}).structured == {"sum": 5}
+        progress = []
+        client.call_tool("count", {"n": 3}, progress=lambda done, total, message: progress.append((done, total)))
+        assert progress == [(1, 3), (2, 3), (3, 3)]
+        # input_required rounds: the answers go back with the server's requestState echoed
+        assert client.call_tool("greet", {}).text == "Hello, Ada! (state round-1)"
+        assert client.call_tool("summarize", {"topic": "tea"}).text == "model test-model said: sampled: Summarize tea"
+        assert client.call_tool("roots", {}).text == ROOT
+        assert [resource.uri for resource in client.list_resources()] == ["docs://readme"]
+        assert client.read_resource("docs://readme").contents[0].text == "read me"
+        assert client.get_prompt("review", {"code": "x = 1"}).messages[0].text == "Review: x = 1"
         client.ping()
