@@ -198,3 +198,14 @@ def test_a_2026_07_28_typescript_server(modern_target):
         assert client.read_resource("docs://readme").contents[0].text == "read me"
         assert client.get_prompt("review", {"code": "x = 1"}).messages[0].text == "Review: x = 1"
         client.ping()
+
+
+@pytest.mark.timeout(120)
+def test_the_typescript_v2_server_in_its_2025_era_over_stdio(modern_server):
+    # The same tools, served 2025-style: their input requests reach us as server requests.
+    with Client(StdioServer("node", [str(modern_server)]), protocol="legacy", timeout=30, sampling=_sampling,
+                elicitation=_elicitation, roots=[ROOT]) as client:
+        assert client.protocol_version == "2025-11-25" and client.era == "legacy"
+        assert client.call_tool("greet", {}).text == "Hello, Ada! (state round-1)"
+        assert client.call_tool("summarize", {"topic": "tea"}).text == "model test-model said: sampled: Summarize tea"
+        assert client.call_tool("roots", {}).text == ROOT
