@@ -44,9 +44,11 @@ def _npm_install(name: str, packages: Sequence[str], entry: str) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=CACHE))
         try:
-            subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(staging),
-                            *packages], check=True, timeout=100, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            done = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(staging),
+                                   *packages], timeout=100, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+            assert done.returncode == 0, f"npm install {' '.join(packages)} failed: {done.stderr.decode()[-2000:]}"
+            shutil.rmtree(home, ignore_errors=True)  # an install that broke half-way
             try:
                 staging.rename(home)  # another run may have won the race: keep its copy
             except OSError:
