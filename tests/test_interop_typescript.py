@@ -11,12 +11,13 @@ conformance tests). Without node and npm the tests skip; a failed install fails 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterator, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 import pytest
 
@@ -76,6 +77,19 @@ def modern_server() -> Path:
     return script
 
 
+@contextlib.contextmanager
+def _node_server(args: Callable[[int], List[str]], path: str = "/mcp") -> Iterator[str]:
+    """``node <args(port)>`` on a free port (also in ``$PORT``); yields its URL, stops it after."""
+    server = ServerProcess(args=(), path=path)
+    server.proc = subprocess.Popen(["node", *args(server.port)], env={**os.environ, "PORT": str(server.port)},
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(server.port, server.proc, timeout=20)
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["stdio", "streamableHttp", "sse"])
 def target(request, everything: Path) -> Iterator[Any]:
     """What to pass to Client(): a StdioServer, or the URL of a server started here."""
@@ -85,15 +99,9 @@ def target(request, everything: Path) -> Iterator[Any]:
         return
     if not LOOPBACK_ONLY.is_file():
         pytest.skip(f"{LOOPBACK_ONLY} is missing: the HTTP servers would listen on every interface")
-    server = ServerProcess(args=(), path="/mcp" if kind == "streamableHttp" else "/sse")
-    server.proc = subprocess.Popen(["node", "--import", str(LOOPBACK_ONLY), str(everything), kind],
-                                   env={**os.environ, "PORT": str(server.port)}, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(server.port, server.proc, timeout=20)
-        yield server.url
-    finally:
-        server.stop()
+    with _node_server(lambda port: ["--import", str(LOOPBACK_ONLY), str(everything), kind],
+                      "/mcp" if kind == "streamableHttp" else "/sse") as url:
+        yield url
 
 
 def _sampling(request: Any) -> Dict[str, Any]:
@@ -172,14 +180,8 @@ def modern_target(request, modern_server: Path) -> Iterator[Any]:
     if request.param == "stdio":
         yield StdioServer("node", [str(modern_server)])
         return
-    server = ServerProcess(args=())
-    server.proc = subprocess.Popen(["node", str(modern_server), "http", str(server.port)], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(server.port, server.proc, timeout=20)
-        yield server.url
-    finally:
-        server.stop()
+    with _node_server(lambda port: [str(modern_server), "http", str(port)]) as url:
+        yield url
 
 
 @pytest.mark.timeout(120)
